@@ -1,0 +1,1 @@
+"""Pure numeric kernels (numba): no I/O, no framework imports."""

@@ -1,0 +1,1 @@
+"""switchboard's agent side: settings, CLI, speech server, turn engine and analyzer, benchmarks."""

@@ -1,0 +1,137 @@
+"""One settings object for every switchboard process.
+
+Values come, highest priority first, from: keyword arguments, environment variables
+(`SWITCHBOARD_<SECTION>__<KEY>`, e.g. `SWITCHBOARD_ASR__SERVER=riva:50051`), an optional YAML
+file (`switchboard --config site.yaml ...`), then the defaults below. The defaults describe a
+laptop in CPU mode: every endpoint on localhost.
+"""
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    YamlConfigSettingsSource,
+)
+
+ENV_PREFIX = "SWITCHBOARD_"
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class AsrSettings(_Section):
+    """Riva/NIM speech-to-text endpoint."""
+
+    server: str = Field("localhost:50051", pattern=r"^[^\s:]+:\d{1,5}$")
+    model: str = "whisper-tiny.en"
+    language: str = "en-US"
+    use_ssl: bool = False
+
+
+class TtsSettings(_Section):
+    """Riva/NIM text-to-speech endpoint."""
+
+    server: str = Field("localhost:50051", pattern=r"^[^\s:]+:\d{1,5}$")
+    voice: str = "English-US.Male-Joe"
+    language: str = "en-US"
+    sample_rate: int = Field(22050, ge=8000, le=48000)
+    use_ssl: bool = False
+
+
+class LlmSettings(_Section):
+    """Any OpenAI-compatible chat endpoint (NIM, vLLM, or the local llm-server)."""
+
+    base_url: str = Field("http://localhost:8000/v1", pattern=r"^https?://")
+    model: str = "smollm2-135m-instruct"
+    api_key: str = "not-needed"
+
+
+class TurnSettings(_Section):
+    """The shared Smart Turn engine."""
+
+    engine: Literal["local", "triton"] = "local"
+    device: Literal["auto", "cpu", "cuda"] = "auto"
+    model_path: Path | None = None  # None: the Smart Turn ONNX bundled in pipecat-ai
+    max_batch: int = Field(32, ge=1, le=4096)
+    max_wait_ms: float = Field(2.0, ge=0, le=1000)
+    queue_size: int = Field(1024, ge=1)
+    deadline_ms: float = Field(1500.0, gt=0)
+    cpu_threads: int | None = Field(None, ge=1)
+    triton_url: str = Field("localhost:8001", pattern=r"^[^\s:]+:\d{1,5}$")
+
+
+class SpeechServerSettings(_Section):
+    """The Riva-compatible CPU speech server (`switchboard speech-server`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(50051, ge=1, le=65535)
+    max_streams: int = Field(8, ge=1)
+    max_text_chars: int = Field(2000, ge=1)
+
+
+class Settings(BaseSettings):
+    """Everything a switchboard process needs to know about its surroundings."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX, env_nested_delimiter="__", extra="forbid"
+    )
+
+    asr: AsrSettings = AsrSettings()
+    tts: TtsSettings = TtsSettings()
+    llm: LlmSettings = LlmSettings()
+    turn: TurnSettings = TurnSettings()
+    speech_server: SpeechServerSettings = SpeechServerSettings()
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: tuple[PydanticBaseSettingsSource, ...] = (init_settings, env_settings)
+        yaml_file = settings_cls.model_config.get("yaml_file")
+        if yaml_file:
+            sources += (YamlConfigSettingsSource(settings_cls, yaml_file=yaml_file),)
+        return sources
+
+
+class SettingsError(ValueError):
+    """Invalid settings; the message names every offending key and how to set it."""
+
+
+def load_settings(config_file: str | Path | None = None, **overrides: object) -> Settings:
+    """Build the settings from overrides, environment and an optional YAML file.
+
+    Raises SettingsError naming each bad key (as a YAML path and as its env variable).
+    """
+    cls = Settings
+    if config_file is not None:
+        path = Path(config_file)
+        if not path.is_file():
+            raise SettingsError(f"config file {path} does not exist")
+
+        class _FromFile(Settings):
+            model_config = SettingsConfigDict(yaml_file=path)
+
+        cls = _FromFile
+    try:
+        return cls(**overrides)
+    except ValidationError as exc:
+        raise SettingsError(_describe(exc)) from None
+
+
+def _describe(exc: ValidationError) -> str:
+    lines = ["invalid settings:"]
+    for err in exc.errors():
+        key = ".".join(str(part) for part in err["loc"])
+        env = ENV_PREFIX + "__".join(str(part) for part in err["loc"]).upper()
+        lines.append(f"  {key} (env {env}): {err['msg']}")
+    return "\n".join(lines)

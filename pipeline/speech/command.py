@@ -1,0 +1,7 @@
+"""Subcommands of pipeline.speech (not written yet)."""
+
+import argparse
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    del subparsers

@@ -1,0 +1,1 @@
+"""End-of-turn detection: the shared batched Smart Turn engine and its Pipecat analyzer."""
