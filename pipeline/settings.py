@@ -61,6 +61,9 @@ class TurnSettings(_Section):
     max_wait_ms: float = Field(2.0, ge=0, le=1000)
     queue_size: int = Field(1024, ge=1)
     deadline_ms: float = Field(1500.0, gt=0)
+    # When the model cannot answer in time: wait for Pipecat's silence timeout (stop_secs),
+    # or treat the turn as complete at once (what VAD-only turn ending does).
+    fallback: Literal["silence_timeout", "complete"] = "silence_timeout"
     cpu_threads: int | None = Field(None, ge=1)
     triton_url: str = Field("localhost:8001", pattern=r"^[^\s:]+:\d{1,5}$")
 
@@ -70,8 +73,11 @@ class SpeechServerSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(50051, ge=1, le=65535)
-    max_streams: int = Field(8, ge=1)
+    max_streams: int = Field(8, ge=1)  # engine calls at once; more get RESOURCE_EXHAUSTED
     max_text_chars: int = Field(2000, ge=1)
+    asr_model: str = "whisper-tiny.en"  # the name it serves; clients' asr.model should match
+    voice: str = "English-US.Male-Joe"  # "<voice>.<subvoice>", as Riva names voices; see tts.voice
+    cpu_threads: int | None = Field(None, ge=1)  # Whisper's threads; None: all cores
 
 
 class Settings(BaseSettings):

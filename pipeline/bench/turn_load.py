@@ -1,0 +1,72 @@
+"""One engine under load: N simulated calls, each asking for end-of-turn verdicts at once.
+
+Runs inside a fresh worker process per engine (so memory figures don't bleed between
+engines). Each call owns a turn analyzer (stock: Pipecat's LocalSmartTurnAnalyzerV3, one ONNX
+session and thread per call; ours: SharedSmartTurnAnalyzer on the process-wide engine), feeds
+it a turn's audio in 20 ms frames as Pipecat's transport would, asks `analyze_end_of_turn()`,
+and repeats. Out: per-request latencies, probabilities in (call, round) order, RSS.
+"""
+
+import asyncio
+import time
+
+import numpy as np
+import psutil
+
+FRAME_MS = 20
+
+
+def _make_analyzer(engine: str, device: str, sample_rate: int):
+    if engine == "stock":
+        from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
+
+        analyzer = LocalSmartTurnAnalyzerV3()
+    else:
+        from pipeline.settings import TurnSettings
+        from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+
+        settings = TurnSettings(device=device, deadline_ms=600_000)  # measure, never fall back
+        analyzer = SharedSmartTurnAnalyzer(settings=settings)
+    analyzer.set_sample_rate(sample_rate)
+    return analyzer
+
+
+async def _call(analyzer, clips: list[np.ndarray], rounds: int, offset: int, sample_rate: int):
+    frame = sample_rate * FRAME_MS // 1000
+    latencies, probabilities = [], []
+    for r in range(rounds):
+        audio = clips[(offset + r) % len(clips)]
+        for start in range(0, len(audio), frame):
+            analyzer.append_audio(audio[start : start + frame].tobytes(), True)
+        started = time.perf_counter()
+        _, metrics = await analyzer.analyze_end_of_turn()
+        latencies.append(time.perf_counter() - started)
+        probabilities.append(metrics.probability)
+        analyzer.clear()
+    return latencies, probabilities
+
+
+async def _load(analyzers, clips, rounds, sample_rate):
+    jobs = [_call(a, clips, rounds, i, sample_rate) for i, a in enumerate(analyzers)]
+    return await asyncio.gather(*jobs)
+
+
+def run_phase(
+    engine: str, device: str, calls: int, rounds: int, clips: list[np.ndarray], sample_rate: int
+) -> dict:
+    """Measure one engine; returns latencies (s), probabilities, wall time, RSS (MB)."""
+    process = psutil.Process()
+    rss_idle = process.memory_info().rss
+    analyzers = [_make_analyzer(engine, device, sample_rate) for _ in range(calls)]
+    asyncio.run(_load(analyzers, clips, 1, sample_rate))  # warm-up: JIT, sessions, threads
+    started = time.perf_counter()
+    results = asyncio.run(_load(analyzers, clips, rounds, sample_rate))
+    wall = time.perf_counter() - started
+    rss = process.memory_info().rss
+    return {
+        "latencies": [x for lat, _ in results for x in lat],
+        "probabilities": [p for _, probs in results for p in probs],
+        "wall_s": wall,
+        "rss_mb": rss / 2**20,
+        "rss_idle_mb": rss_idle / 2**20,
+    }

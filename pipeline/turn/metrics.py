@@ -1,0 +1,27 @@
+"""Prometheus metrics of the turn engine and analyzer (scraped from the agent's metrics port)."""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+TURN_REQUESTS = Counter(
+    "switchboard_turn_requests_total",
+    "Turn requests by outcome: scored, overloaded (queue full), expired (past deadline), error",
+    ["engine", "outcome"],
+)
+TURN_FALLBACKS = Counter(
+    "switchboard_turn_fallbacks_total",
+    "Turns decided without the model (silence timeout or assumed complete), by reason",
+    ["reason"],
+)
+TURN_BATCH_SIZE = Histogram(
+    "switchboard_turn_batch_size",
+    "Clips per model call",
+    ["engine"],
+    buckets=(1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024),
+)
+TURN_LATENCY = Histogram(
+    "switchboard_turn_latency_seconds",
+    "From submit to probability, queueing included",
+    ["engine"],
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)
+TURN_QUEUE_DEPTH = Gauge("switchboard_turn_queue_depth", "Requests waiting", ["engine"])
