@@ -51,8 +51,8 @@ async def test_same_verdict_and_probability_as_stock(engine, name):
     assert ours.speech_triggered == stock.speech_triggered  # same buffer reset after a verdict
 
 
-async def test_no_audio_means_no_question():
-    analyzer = SharedSmartTurnAnalyzer(settings=SETTINGS)
+async def test_no_audio_means_no_question(engine):
+    analyzer = SharedSmartTurnAnalyzer(engine=engine)
     assert await analyzer.analyze_end_of_turn() == (EndOfTurnState.INCOMPLETE, None)
 
 

@@ -1,5 +1,6 @@
 """One turn engine per process: built on first use from the settings, then shared by all calls."""
 
+import atexit
 import threading
 
 from pipeline.settings import TurnSettings
@@ -31,3 +32,10 @@ def shared_engine(settings: TurnSettings | None = None) -> BatchingTurnEngine:
         if key not in _engines:
             _engines[key] = build_engine(settings)
         return _engines[key]
+
+
+@atexit.register
+def _close_all() -> None:
+    """Let the workers finish before the interpreter tears down the model runtime."""
+    for engine in _engines.values():
+        engine.close()
