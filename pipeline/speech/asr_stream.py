@@ -1,0 +1,139 @@
+"""One recognition: audio chunks in, Riva recognition results out.
+
+In: the validated request settings and audio bytes, chunk by chunk. Out: results with a
+transcript, `is_final`, and `audio_processed`. Each utterance found by endpointing gets
+exactly one final result (also when the stream closes mid-utterance); while an utterance
+goes on, interim results follow as new audio arrives, but only when Whisper is otherwise idle
+and at most one per twice the time the last one took, so interims never delay anyone's final
+result and never take more than half of a stream's real time.
+"""
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from riva.client.proto import riva_asr_pb2 as rasr
+
+from pipeline.speech.asr_engine import RATE, Transcript, WhisperEngine
+from pipeline.speech.audio import AudioFormat, StreamDecoder
+from pipeline.speech.endpointing import Endpointing, Utterance, UtteranceDetector
+from pipeline.speech.vad import SileroVad
+
+INTERIM_EVERY_S = 0.6  # at least this much new audio between interim results
+_PUNCTUATION = re.compile(r"[^\w\s'\-]")
+
+
+@dataclass(frozen=True)
+class RecognitionOptions:
+    """What a RecognitionConfig asks for, checked (see asr_service.recognition_options)."""
+
+    fmt: AudioFormat
+    endpointing: Endpointing
+    interim_results: bool = False
+    punctuation: bool = False
+    word_offsets: bool = False
+    hotwords: str | None = None
+
+
+@dataclass
+class Result:
+    transcript: Transcript
+    is_final: bool
+    audio_processed: float  # seconds of the stream heard so far
+
+
+class Recognition:
+    """State of one stream: decoder, endpointing, and when the last interim went out."""
+
+    def __init__(self, asr: WhisperEngine, vad: SileroVad, options: RecognitionOptions) -> None:
+        self._asr = asr
+        self._options = options
+        self._decoder = StreamDecoder(options.fmt, RATE)
+        self._detector = UtteranceDetector(vad.stream(), options.endpointing)
+        self._interim_at = 0  # utterance length (samples) at the last interim
+        self._interim_cost = 0.0  # seconds the last interim took
+
+    def feed(self, data: bytes) -> Iterator[Result]:
+        """Add a chunk of wire audio; yield the results it produced."""
+        for utterance in self._detector.feed(self._decoder.decode(data)):
+            yield self._final(utterance)
+        if self._options.interim_results and self._detector.active and not self._asr.busy:
+            current = self._detector.current()
+            wait_s = max(INTERIM_EVERY_S, 2 * self._interim_cost)
+            if current.audio.size - self._interim_at >= wait_s * RATE:
+                self._interim_at = current.audio.size
+                started = time.perf_counter()
+                transcript = self._transcribe(current)
+                self._interim_cost = time.perf_counter() - started
+                yield Result(transcript, False, self._processed())
+
+    def finish(self) -> Iterator[Result]:
+        """The stream ended: the final result of the utterance in progress, if any."""
+        self._detector.feed(self._decoder.flush())
+        utterance = self._detector.finish()
+        if utterance is not None:
+            yield self._final(utterance)
+
+    def _final(self, utterance: Utterance) -> Result:
+        self._interim_at = 0
+        return Result(self._transcribe(utterance), True, self._processed())
+
+    def _processed(self) -> float:
+        return self._detector.seconds_processed
+
+    def _transcribe(self, utterance: Utterance) -> Transcript:
+        options = self._options
+        found = self._asr.transcribe(
+            utterance.audio, words=options.word_offsets, hotwords=options.hotwords
+        )
+        for word in found.words:  # utterance time -> stream time
+            word.start_s += utterance.start_s
+            word.end_s += utterance.start_s
+        if not options.punctuation:
+            found.text = plain_text(found.text)
+            for word in found.words:
+                word.text = plain_text(word.text)
+        return found
+
+
+def plain_text(text: str) -> str:
+    """Riva's output without automatic punctuation: lower case, no punctuation marks."""
+    return " ".join(_PUNCTUATION.sub("", text).lower().split())
+
+
+def to_alternative(transcript: Transcript) -> rasr.SpeechRecognitionAlternative:
+    """A Transcript as Riva's alternative (word times in milliseconds of the stream)."""
+    return rasr.SpeechRecognitionAlternative(
+        transcript=transcript.text,
+        confidence=transcript.confidence,
+        words=[
+            rasr.WordInfo(
+                word=w.text,
+                start_time=round(w.start_s * 1000),
+                end_time=round(w.end_s * 1000),
+                confidence=w.confidence,
+            )
+            for w in transcript.words
+        ],
+    )
+
+
+def to_streaming_response(result: Result) -> rasr.StreamingRecognizeResponse:
+    return rasr.StreamingRecognizeResponse(
+        results=[
+            rasr.StreamingRecognitionResult(
+                alternatives=[to_alternative(result.transcript)],
+                is_final=result.is_final,
+                stability=1.0 if result.is_final else 0.5,
+                audio_processed=result.audio_processed,
+            )
+        ]
+    )
+
+
+def to_offline_result(result: Result) -> rasr.SpeechRecognitionResult:
+    return rasr.SpeechRecognitionResult(
+        alternatives=[to_alternative(result.transcript)],
+        audio_processed=result.audio_processed,
+    )

@@ -1,0 +1,105 @@
+"""The speech server: Riva's ASR and TTS services plus gRPC health on one port.
+
+`start(settings)` binds the port and answers at once (health NOT_SERVING), then loads the
+models in the background and switches health to SERVING. `serve(settings)` does that and
+blocks until SIGINT/SIGTERM, then drains calls for a moment and stops.
+"""
+
+import logging
+import signal
+import threading
+from concurrent import futures
+from dataclasses import dataclass
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from riva.client.proto import riva_asr_pb2_grpc, riva_tts_pb2_grpc
+
+from pipeline.settings import SpeechServerSettings
+from pipeline.speech.asr_service import AsrServicer
+from pipeline.speech.engines import Engines
+from pipeline.speech.slots import StreamSlots
+from pipeline.speech.tts_service import TtsServicer
+
+logger = logging.getLogger(__name__)
+
+ASR_SERVICE = "nvidia.riva.asr.RivaSpeechRecognition"
+TTS_SERVICE = "nvidia.riva.tts.RivaSpeechSynthesis"
+HEALTH_NAMES = ("", ASR_SERVICE, TTS_SERVICE)  # "" is the whole server
+EXTRA_THREADS = 8  # beyond max_streams: health, config calls, and refusing the excess
+MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a Recognize call with half an hour of 16 kHz audio
+
+
+@dataclass
+class RunningServer:
+    server: grpc.Server
+    port: int
+    engines: Engines
+    health: health.HealthServicer
+    slots: StreamSlots
+    loader: threading.Thread
+
+    def stop(self, grace: float = 2.0) -> None:
+        self.health.enter_graceful_shutdown()
+        self.server.stop(grace).wait()
+
+
+def start(settings: SpeechServerSettings) -> RunningServer:
+    """Bind, start answering, and load the models in a background thread."""
+    threads = settings.max_streams + EXTRA_THREADS
+    server = grpc.server(
+        futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="speech-rpc"),
+        maximum_concurrent_rpcs=threads,  # grpc itself refuses anything beyond the pool
+        options=[
+            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ],
+    )
+    engines = Engines()
+    slots = StreamSlots(settings.max_streams)
+    health_servicer = health.HealthServicer()
+    for name in HEALTH_NAMES:
+        health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(
+        AsrServicer(engines, slots), server
+    )
+    riva_tts_pb2_grpc.add_RivaSpeechSynthesisServicer_to_server(
+        TtsServicer(engines, slots, settings.max_text_chars), server
+    )
+    address = f"{settings.host}:{settings.port}"
+    port = server.add_insecure_port(address)
+    if port == 0:
+        raise OSError(f"cannot listen on {address} (in use?)")
+    server.start()
+    logger.info("speech-server listening on %s:%d, loading models", settings.host, port)
+
+    def load() -> None:
+        try:
+            engines.load(settings)
+        except Exception:
+            logger.exception("loading the speech models failed; health stays NOT_SERVING")
+            return
+        for name in HEALTH_NAMES:
+            health_servicer.set(name, health_pb2.HealthCheckResponse.SERVING)
+        logger.info("speech-server SERVING on %s:%d", settings.host, port)
+
+    loader = threading.Thread(target=load, name="speech-model-loader", daemon=True)
+    loader.start()
+    return RunningServer(server, port, engines, health_servicer, slots, loader)
+
+
+def serve(settings: SpeechServerSettings) -> int:
+    """Run until SIGINT or SIGTERM; returns the process exit code."""
+    running = start(settings)
+    stopping = threading.Event()
+
+    def on_signal(signum: int, _frame: object) -> None:
+        logger.info("signal %d: stopping", signum)
+        stopping.set()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    stopping.wait()
+    running.stop()
+    return 0
