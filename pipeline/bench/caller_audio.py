@@ -35,8 +35,14 @@ def _voice():
 
 
 def synthesize(text: str, sample_rate: int = 16000) -> np.ndarray:
-    """Speak `text`; int16 mono at `sample_rate` (resampled with soxr from piper's rate)."""
-    chunks = list(_voice().synthesize(text))
+    """Speak `text`; int16 mono at `sample_rate` (resampled with soxr from piper's rate).
+
+    Piper's sampling noise is switched off, so the same text always gives the same audio and
+    benchmarks and tests are repeatable."""
+    from piper.config import SynthesisConfig
+
+    repeatable = SynthesisConfig(noise_scale=0.0, noise_w_scale=0.0)
+    chunks = list(_voice().synthesize(text, repeatable))
     audio = np.concatenate([c.audio_float_array for c in chunks]).astype(np.float32)
     if chunks[0].sample_rate != sample_rate:
         audio = soxr.resample(audio, chunks[0].sample_rate, sample_rate, quality="HQ")
