@@ -26,7 +26,9 @@ def _load(model: str | Path | onnx.ModelProto) -> onnx.ModelProto:
     return model if isinstance(model, onnx.ModelProto) else onnx.load(str(model))
 
 
-def dequantize(q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int = 1):
+def dequantize(
+    q: np.ndarray, scale: np.ndarray, zero_point: np.ndarray, axis: int = 1
+) -> np.ndarray:
     """ONNX DequantizeLinear: (q - zero_point) * scale, per tensor or per channel on `axis`."""
     if scale.size > 1:  # per-channel: line scale and zero point up with `axis`
         shape = [1] * q.ndim

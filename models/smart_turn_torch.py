@@ -24,7 +24,7 @@ N_MELS, N_CTX, D_MODEL, N_HEAD, N_LAYER, D_FFN = 80, 400, 384, 6, 4, 1536
 
 
 class SelfAttention(nn.Module):
-    def __init__(self, d: int, n_head: int):
+    def __init__(self, d: int, n_head: int) -> None:
         super().__init__()
         self.n_head = n_head
         self.q_proj = nn.Linear(d, d)
@@ -43,7 +43,7 @@ class SelfAttention(nn.Module):
 
 
 class EncoderLayer(nn.Module):
-    def __init__(self, d: int, n_head: int, d_ffn: int):
+    def __init__(self, d: int, n_head: int, d_ffn: int) -> None:
         super().__init__()
         self.self_attn = SelfAttention(d, n_head)
         self.self_attn_layer_norm = nn.LayerNorm(d)
@@ -57,7 +57,7 @@ class EncoderLayer(nn.Module):
 
 
 class Encoder(nn.Module):
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.conv1 = nn.Conv1d(N_MELS, D_MODEL, kernel_size=3, padding=1)
         self.conv2 = nn.Conv1d(D_MODEL, D_MODEL, kernel_size=3, stride=2, padding=1)
@@ -76,7 +76,7 @@ class Encoder(nn.Module):
 class SmartTurnTorch(nn.Module):
     """Whisper-tiny encoder + attention pooling + MLP head; forward returns probabilities [B]."""
 
-    def __init__(self):
+    def __init__(self) -> None:
         super().__init__()
         self.encoder = Encoder()
         self.pool_attention = nn.Sequential(nn.Linear(D_MODEL, 256), nn.Tanh(), nn.Linear(256, 1))

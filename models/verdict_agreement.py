@@ -56,7 +56,7 @@ def int8_probabilities(
     )  # batch 1, as Pipecat runs it
 
 
-def torch_probabilities(model: SmartTurnTorch, features: np.ndarray, batch: int = 8):
+def torch_probabilities(model: SmartTurnTorch, features: np.ndarray, batch: int = 8) -> np.ndarray:
     """features [B, 80, 800] -> probabilities [B] (float64 numpy) from the torch module."""
     param = next(model.parameters())
     out = []
