@@ -63,7 +63,7 @@ class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
         """First request: streaming_config. Then audio_content chunks until the client closes."""
         with abort_on_error(context, "StreamingRecognize"):
             engines = self._engines.get()
-            with self._slots.hold("StreamingRecognize"):
+            with self._slots.hold("StreamingRecognize", context):
                 requests = iter(request_iterator)
                 first = next(requests, None)
                 if first is None:
@@ -87,7 +87,7 @@ class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
         """The whole audio at once (raw samples as configured, or a WAV file)."""
         with abort_on_error(context, "Recognize"):
             engines = self._engines.get()
-            with self._slots.hold("Recognize"):
+            with self._slots.hold("Recognize", context):
                 wav = split_wav(request.audio)
                 fmt, audio = wav if wav is not None else (None, request.audio)
                 options = recognition_options(request.config, engines.asr_model, fmt)

@@ -2,12 +2,15 @@
 
 A call that cannot get a slot ends with RESOURCE_EXHAUSTED immediately, so a saturated
 server tells its clients instead of silently falling behind real time. A slot is given back
-when its call ends for any reason: done, failed, or cancelled by the client.
+when its call ends for any reason: done, failed, or cancelled by the client (then at once,
+through gRPC's termination callback, even if the handler is still finishing a decode).
 """
 
 import contextlib
 import threading
 from collections.abc import Iterator
+
+import grpc
 
 from pipeline.speech.errors import exhausted
 
@@ -23,8 +26,8 @@ class StreamSlots:
         return self._in_use
 
     @contextlib.contextmanager
-    def hold(self, rpc: str) -> Iterator[None]:
-        """Take a slot for the duration of the block, or raise RESOURCE_EXHAUSTED."""
+    def hold(self, rpc: str, context: grpc.ServicerContext | None = None) -> Iterator[None]:
+        """Take a slot until the block ends or the call terminates, or raise RESOURCE_EXHAUSTED."""
         with self._lock:
             if self._in_use >= self.limit:
                 raise exhausted(
@@ -32,8 +35,18 @@ class StreamSlots:
                     "(settings.speech_server.max_streams); retry later or add servers"
                 )
             self._in_use += 1
+        released = False
+
+        def release() -> None:
+            nonlocal released
+            with self._lock:
+                if not released:
+                    released = True
+                    self._in_use -= 1
+
+        if context is not None:
+            context.add_callback(release)
         try:
             yield
         finally:
-            with self._lock:
-                self._in_use -= 1
+            release()

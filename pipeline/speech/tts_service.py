@@ -38,7 +38,7 @@ class TtsServicer(riva_tts_pb2_grpc.RivaSpeechSynthesisServicer):
     def Synthesize(self, request: rtts.SynthesizeSpeechRequest, context):
         with abort_on_error(context, "Synthesize"):
             tts = self._engines.get().tts
-            with self._slots.hold("Synthesize"):
+            with self._slots.hold("Synthesize", context):
                 speech = self._check(request, tts)
                 audio = b"".join(self._speak(tts, speech))
                 meta = rtts.SynthesizeSpeechResponseMetadata(
@@ -52,7 +52,7 @@ class TtsServicer(riva_tts_pb2_grpc.RivaSpeechSynthesisServicer):
     ) -> Iterator[rtts.SynthesizeSpeechResponse]:
         with abort_on_error(context, "SynthesizeOnline"):
             tts = self._engines.get().tts
-            with self._slots.hold("SynthesizeOnline"):
+            with self._slots.hold("SynthesizeOnline", context):
                 for request in request_iterator:
                     speech = self._check(request, tts)
                     for chunk in self._speak(tts, speech):
