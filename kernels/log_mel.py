@@ -12,17 +12,17 @@ element-wise work and the (sparse) mel projection, scipy's pocketfft for the FFT
 """
 
 import numpy as np
-import scipy.fft
-from numba import get_num_threads, njit, prange
+from numba import njit, prange
+
+from kernels.stft_power import HOP, N_FFT, T, block_power, twiddles
+
+CHUNK = 4 * 2 * T  # frames per parallel job (a multiple of block_power's 2 T)
 
 SAMPLE_RATE = 16000
-N_FFT = 400
-HOP = 160
 N_MELS = 80
 N_BINS = N_FFT // 2 + 1
 MEL_FLOOR = 1e-10
 NORM_EPS = 1e-7
-_CHUNK = 4  # clips per FFT call: keeps the frame and spectrum buffers cache-sized
 
 
 def hann_window() -> np.ndarray:
@@ -54,8 +54,9 @@ def mel_filters() -> np.ndarray:
     return filters * (2.0 / (edges[2:] - edges[:-2]))[None, :]
 
 
-def _mel_bands(filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each mel filter is a run of consecutive bins: (first bin [80], weights [80, widest])."""
+def mel_bands() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The filterbank as runs of consecutive bins: first bin [80], width [80], weights [80, 14]."""
+    filters = mel_filters()
     first = np.zeros(N_MELS, dtype=np.int64)
     runs = []
     for m in range(N_MELS):
@@ -65,105 +66,94 @@ def _mel_bands(filters: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     weights = np.zeros((N_MELS, max(len(r) for r in runs)), dtype=np.float32)
     for m, run in enumerate(runs):
         weights[m, : len(run)] = run
-    return first, weights
+    return first, np.array([len(r) for r in runs]), weights
 
 
 _WINDOW = hann_window().astype(np.float32)
-_FIRST_BIN, _BAND_WEIGHTS = _mel_bands(mel_filters())
+_TWIDDLES = twiddles()
+_FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS = mel_bands()
+_BAND_WEIGHTS *= np.float32(0.25)  # block_power returns 4 * |X|^2
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _norm_stats(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per-clip mean and 1/sqrt(var + eps) of [B, N] audio, accumulated in float64."""
-    n_clips, n = audio.shape
-    mean = np.empty(n_clips, dtype=np.float32)
-    scale = np.empty(n_clips, dtype=np.float32)
-    for b in prange(n_clips):
-        total = 0.0
-        for i in range(n):
-            total += audio[b, i]
-        mu = total / n
-        sq = 0.0
-        for i in range(n):
-            d = audio[b, i] - mu
-            sq += d * d
-        mean[b] = mu
-        scale[b] = 1.0 / np.sqrt(sq / n + NORM_EPS)
-    return mean, scale
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _normalize_pad(audio: np.ndarray, padded_len: int) -> np.ndarray:
+    """Normalized, reflect-padded audio: [B, N] -> [B, padded_len] float32 (zeros past N + 400).
 
-
-@njit(parallel=True, cache=True)
-def _frames(audio, mean, scale, window, frames) -> None:
-    """Normalized, reflect-padded, windowed frames: frames[b, n, t] = w[n] * x_b[160 t + n - 200].
-
-    Frames are the last axis so the later loops run over contiguous memory.
+    x = (audio - mean) / sqrt(var + 1e-7) per clip, mean and variance accumulated in float64.
     """
     n_clips, n = audio.shape
-    n_frames = frames.shape[2]
-    for job in prange(n_clips * N_FFT):
-        b, k = divmod(np.int64(job), N_FFT)
-        w = window[k] * scale[b]
-        mu = mean[b]
-        for t in range(n_frames):
-            j = t * HOP + k - N_FFT // 2
-            if j < 0:
-                j = -j
-            elif j >= n:
-                j = 2 * (n - 1) - j
-            frames[b, k, t] = w * (audio[b, j] - mu)
+    pad = N_FFT // 2
+    xn = np.zeros((n_clips, padded_len), dtype=np.float32)
+    for b in prange(n_clips):
+        x = audio[b]
+        total = 0.0
+        for i in range(n):
+            total += x[i]
+        mean = total / n
+        sq = 0.0
+        for i in range(n):
+            sq += (x[i] - mean) * (x[i] - mean)
+        mean32 = np.float32(mean)
+        scale = np.float32(1.0 / np.sqrt(sq / n + NORM_EPS))
+        for i in range(n):
+            xn[b, pad + i] = (x[i] - mean32) * scale
+        for i in range(pad):  # numpy "reflect": the edge sample is not repeated
+            xn[b, pad - 1 - i] = xn[b, pad + 1 + i]
+            xn[b, pad + n + i] = xn[b, pad + n - 2 - i]
+    return xn
 
 
-@njit(fastmath=True, cache=True)
+@njit(fastmath=True, error_model="numpy", cache=True)
 def _log10_positive(x: np.ndarray, out: np.ndarray) -> None:
     """out = log10(x) for positive float32 x, vectorizable: exponent bits + ln(1+f) series."""
     bits = x.view(np.int32)
-    for t in range(x.size):
-        exponent = np.float32((bits[t] >> 23) - 127)
-        f = np.float32(bits[t] & 0x7FFFFF) * np.float32(2.0**-23)  # x = 2^exponent * (1 + f)
-        s = f / (np.float32(2.0) + f)  # ln(1+f) = 2 atanh(s), s in [0, 1/3)
+    for t in range(out.size):
+        exponent = np.float32(np.int32(bits[t] >> 23) - np.int32(127))
+        f = np.float32(np.int32(bits[t] & 0x7FFFFF)) * np.float32(2.0**-23)  # x = 2^e (1 + f)
+        s = f / (np.float32(2.0) + f)  # ln(1 + f) = 2 atanh(s), 0 <= s < 1/3
         z = s * s
         series = np.float32(2 / 13) * z + np.float32(2 / 11)
-        series = (((series * z + np.float32(2 / 9)) * z + np.float32(2 / 7)) * z) + np.float32(
-            2 / 5
-        )
-        series = ((series * z + np.float32(2 / 3)) * z + np.float32(2.0)) * s
-        out[t] = exponent * np.float32(np.log10(2.0)) + series * np.float32(np.log10(np.e))
+        for coef in (2 / 9, 2 / 7, 2 / 5, 2 / 3, 2.0):
+            series = series * z + np.float32(coef)
+        out[t] = exponent * np.float32(np.log10(2.0)) + series * s * np.float32(np.log10(np.e))
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _mel_log10(spec, first_bin, band_weights, out, row_max) -> None:
-    """out[b, m, :] = log10(max(sum_k w[m, k] |spec[b, first[m] + k, :]|^2, 1e-10)).
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _log_mel(xn, window, tw, first_bin, band_width, band_weights, out, chunk_max) -> None:
+    """out[b, m, f] = log10(max(mel power, 1e-10)); one parallel job per CHUNK frames of a clip.
 
-    spec is the complex spectrum viewed as float32 [B, 201, 2 * frames] (re, im interleaved);
-    row_max[b, m] receives the row's maximum for the per-clip clamp.
+    chunk_max[b, i] receives the largest value of chunk i, for the per-clip clamp.
     """
-    n_clips = out.shape[0]
-    n_frames = out.shape[2]
-    for job in prange(n_clips * N_MELS):
-        b, m = divmod(np.int64(job), N_MELS)
-        acc = np.zeros(n_frames, dtype=np.float32)
-        for k in range(band_weights.shape[1]):
-            w = band_weights[m, k]
-            if w == 0.0:
-                continue
-            row = spec[b, first_bin[m] + k]
-            for t in range(n_frames):
-                re = row[2 * t]
-                im = row[2 * t + 1]
-                acc[t] += w * (re * re + im * im)
-        for t in range(n_frames):
-            acc[t] = max(acc[t], np.float32(MEL_FLOOR))
-        _log10_positive(acc, out[b, m])
-        row_max[b, m] = out[b, m].max()
+    n_clips, _, n_frames = out.shape
+    n_chunks = chunk_max.shape[1]
+    for job in prange(n_clips * n_chunks):
+        b, i = divmod(np.int64(job), n_chunks)
+        first = i * CHUNK
+        valid = min(CHUNK, n_frames - first)
+        power = np.empty((N_BINS, CHUNK), dtype=np.float32)
+        for col in range(0, CHUNK, 2 * T):
+            block_power(xn[b], first + col, window, tw, power, col)
+        acc = np.empty(CHUNK, dtype=np.float32)
+        logs = np.empty(CHUNK, dtype=np.float32)
+        for m in range(N_MELS):
+            acc[:] = np.float32(MEL_FLOOR)
+            for k in range(band_width[m]):
+                w = band_weights[m, k]
+                row = power[first_bin[m] + k]
+                for t in range(CHUNK):
+                    acc[t] += w * row[t]
+            _log10_positive(acc, logs)
+            out[b, m, first : first + valid] = logs[:valid]
+        chunk_max[b, i] = out[b, :, first : first + valid].max()
 
 
-@njit(parallel=True, fastmath=True, cache=True)
-def _clamp_scale(out, row_max) -> None:
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def _clamp_scale(out, chunk_max) -> None:
     """In place: x = (max(x, clip_max - 8) + 4) / 4 for every row of every clip."""
     n_clips = out.shape[0]
     for job in prange(n_clips * N_MELS):
         b, m = divmod(np.int64(job), N_MELS)
-        floor = row_max[b].max() - np.float32(8.0)
+        floor = chunk_max[b].max() - np.float32(8.0)
         row = out[b, m]
         for t in range(row.size):
             row[t] = (max(row[t], floor) + np.float32(4.0)) * np.float32(0.25)
@@ -176,15 +166,10 @@ def log_mel_features(audio: np.ndarray) -> np.ndarray:
         raise ValueError(f"expected audio [batch, samples >= {N_FFT}], got {audio.shape}")
     n_clips, n = audio.shape
     n_frames = n // HOP
+    n_chunks = -(-n_frames // CHUNK)
+    xn = _normalize_pad(audio, (n_chunks * CHUNK - 1) * HOP + N_FFT)
     out = np.empty((n_clips, N_MELS, n_frames), dtype=np.float32)
-    row_max = np.empty((n_clips, N_MELS), dtype=np.float32)
-    mean, scale = _norm_stats(audio)
-    frames = np.empty((min(n_clips, _CHUNK), N_FFT, n_frames), dtype=np.float32)
-    for c in range(0, n_clips, _CHUNK):
-        end = min(c + _CHUNK, n_clips)
-        chunk = frames[: end - c]
-        _frames(audio[c:end], mean[c:end], scale[c:end], _WINDOW, chunk)
-        spec = scipy.fft.rfft(chunk, axis=1, workers=get_num_threads())
-        _mel_log10(spec.view(np.float32), _FIRST_BIN, _BAND_WEIGHTS, out[c:end], row_max[c:end])
-    _clamp_scale(out, row_max)
+    chunk_max = np.empty((n_clips, n_chunks), dtype=np.float32)
+    _log_mel(xn, _WINDOW, _TWIDDLES, _FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS, out, chunk_max)
+    _clamp_scale(out, chunk_max)
     return out
