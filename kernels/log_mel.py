@@ -14,9 +14,9 @@ element-wise work and the (sparse) mel projection, scipy's pocketfft for the FFT
 import numpy as np
 from numba import njit, prange
 
-from kernels.stft_power import HOP, N_FFT, T, block_power, twiddles
+from kernels.stft_power import HOP, N_FFT, PAIRS, block_power, twiddles
 
-CHUNK = 4 * 2 * T  # frames per parallel job (a multiple of block_power's 2 T)
+CHUNK = 5 * 2 * PAIRS  # frames per parallel job: 5 FFT blocks, so 800 frames are 5 jobs
 
 SAMPLE_RATE = 16000
 N_MELS = 80
@@ -76,31 +76,36 @@ _BAND_WEIGHTS *= np.float32(0.25)  # block_power returns 4 * |X|^2
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def _normalize_pad(audio: np.ndarray, padded_len: int) -> np.ndarray:
-    """Normalized, reflect-padded audio: [B, N] -> [B, padded_len] float32 (zeros past N + 400).
+def _normalize_pad(audio: np.ndarray, n_rows: int) -> np.ndarray:
+    """Normalized, reflect-padded audio x in rows of 160: [B, N] -> xt [B, 160, n_rows] float32.
 
-    x = (audio - mean) / sqrt(var + 1e-7) per clip, mean and variance accumulated in float64.
+    x = (audio - mean) / sqrt(var + 1e-7) per clip (mean and variance accumulated in float64),
+    padded by 200 reflected samples on each side and zeros after; xt[b, c, r] = x[160 r + c].
     """
     n_clips, n = audio.shape
     pad = N_FFT // 2
-    xn = np.zeros((n_clips, padded_len), dtype=np.float32)
+    xt = np.empty((n_clips, HOP, n_rows), dtype=np.float32)
     for b in prange(n_clips):
-        x = audio[b]
+        a = audio[b]
         total = 0.0
         for i in range(n):
-            total += x[i]
+            total += a[i]
         mean = total / n
         sq = 0.0
         for i in range(n):
-            sq += (x[i] - mean) * (x[i] - mean)
+            sq += (a[i] - mean) * (a[i] - mean)
         mean32 = np.float32(mean)
         scale = np.float32(1.0 / np.sqrt(sq / n + NORM_EPS))
+        x = np.zeros(max(n_rows * HOP, n + 2 * pad), dtype=np.float32)
         for i in range(n):
-            xn[b, pad + i] = (x[i] - mean32) * scale
+            x[pad + i] = (a[i] - mean32) * scale
         for i in range(pad):  # numpy "reflect": the edge sample is not repeated
-            xn[b, pad - 1 - i] = xn[b, pad + 1 + i]
-            xn[b, pad + n + i] = xn[b, pad + n - 2 - i]
-    return xn
+            x[pad - 1 - i] = x[pad + 1 + i]
+            x[pad + n + i] = x[pad + n - 2 - i]
+        for r in range(n_rows):
+            for c in range(HOP):
+                xt[b, c, r] = x[r * HOP + c]
+    return xt
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
@@ -119,28 +124,28 @@ def _log10_positive(x: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def _log_mel(xn, window, tw, first_bin, band_width, band_weights, out, chunk_max) -> None:
-    """out[b, m, f] = log10(max(mel power, 1e-10)); one parallel job per CHUNK frames of a clip.
+def _log_mel(xt, chunk, window, tw, first_bin, band_width, band_weights, out, chunk_max):
+    """out[b, m, f] = log10(max(mel power, 1e-10)); one parallel job per `chunk` frames.
 
-    chunk_max[b, i] receives the largest value of chunk i, for the per-clip clamp.
+    chunk_max[b, i] receives the largest value of chunk i of clip b, for the per-clip clamp.
     """
     n_clips, _, n_frames = out.shape
     n_chunks = chunk_max.shape[1]
     for job in prange(n_clips * n_chunks):
         b, i = divmod(np.int64(job), n_chunks)
-        first = i * CHUNK
-        valid = min(CHUNK, n_frames - first)
-        power = np.empty((N_BINS, CHUNK), dtype=np.float32)
-        for col in range(0, CHUNK, 2 * T):
-            block_power(xn[b], first + col, window, tw, power, col)
-        acc = np.empty(CHUNK, dtype=np.float32)
-        logs = np.empty(CHUNK, dtype=np.float32)
+        first = i * chunk
+        valid = min(chunk, n_frames - first)
+        power = np.empty((N_BINS, chunk), dtype=np.float32)
+        for col in range(0, chunk, 2 * PAIRS):
+            block_power(xt[b], first + col, window, tw, power, col)
+        acc = np.empty(chunk, dtype=np.float32)
+        logs = np.empty(chunk, dtype=np.float32)
         for m in range(N_MELS):
             acc[:] = np.float32(MEL_FLOOR)
             for k in range(band_width[m]):
                 w = band_weights[m, k]
                 row = power[first_bin[m] + k]
-                for t in range(CHUNK):
+                for t in range(chunk):
                     acc[t] += w * row[t]
             _log10_positive(acc, logs)
             out[b, m, first : first + valid] = logs[:valid]
@@ -167,9 +172,10 @@ def log_mel_features(audio: np.ndarray) -> np.ndarray:
     n_clips, n = audio.shape
     n_frames = n // HOP
     n_chunks = -(-n_frames // CHUNK)
-    xn = _normalize_pad(audio, (n_chunks * CHUNK - 1) * HOP + N_FFT)
+    xt = _normalize_pad(audio, n_chunks * CHUNK + N_FFT // HOP)
     out = np.empty((n_clips, N_MELS, n_frames), dtype=np.float32)
     chunk_max = np.empty((n_clips, n_chunks), dtype=np.float32)
-    _log_mel(xn, _WINDOW, _TWIDDLES, _FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS, out, chunk_max)
+    tables = (_WINDOW, _TWIDDLES, _FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS)
+    _log_mel(xt, CHUNK, *tables, out, chunk_max)
     _clamp_scale(out, chunk_max)
     return out
