@@ -76,36 +76,42 @@ _BAND_WEIGHTS *= np.float32(0.25)  # block_power returns 4 * |X|^2
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def _normalize_pad(audio: np.ndarray, n_rows: int) -> np.ndarray:
-    """Normalized, reflect-padded audio x in rows of 160: [B, N] -> xt [B, 160, n_rows] float32.
-
-    x = (audio - mean) / sqrt(var + 1e-7) per clip (mean and variance accumulated in float64),
-    padded by 200 reflected samples on each side and zeros after; xt[b, c, r] = x[160 r + c].
-    """
+def _clip_stats(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per clip of [B, N] audio: mean and 1 / sqrt(var + 1e-7), accumulated in float64."""
     n_clips, n = audio.shape
-    pad = N_FFT // 2
-    xt = np.empty((n_clips, HOP, n_rows), dtype=np.float32)
+    mean = np.empty(n_clips, dtype=np.float32)
+    scale = np.empty(n_clips, dtype=np.float32)
     for b in prange(n_clips):
-        a = audio[b]
         total = 0.0
         for i in range(n):
-            total += a[i]
-        mean = total / n
+            total += audio[b, i]
+        mu = total / n
         sq = 0.0
         for i in range(n):
-            sq += (a[i] - mean) * (a[i] - mean)
-        mean32 = np.float32(mean)
-        scale = np.float32(1.0 / np.sqrt(sq / n + NORM_EPS))
-        x = np.zeros(max(n_rows * HOP, n + 2 * pad), dtype=np.float32)
-        for i in range(n):
-            x[pad + i] = (a[i] - mean32) * scale
-        for i in range(pad):  # numpy "reflect": the edge sample is not repeated
-            x[pad - 1 - i] = x[pad + 1 + i]
-            x[pad + n + i] = x[pad + n - 2 - i]
-        for r in range(n_rows):
-            for c in range(HOP):
-                xt[b, c, r] = x[r * HOP + c]
-    return xt
+            sq += (audio[b, i] - mu) * (audio[b, i] - mu)
+        mean[b] = mu
+        scale[b] = 1.0 / np.sqrt(sq / n + NORM_EPS)
+    return mean, scale
+
+
+@njit(fastmath=True, error_model="numpy", cache=True)
+def _padded_rows(a: np.ndarray, mean, scale, first_frame: int, xt: np.ndarray) -> None:
+    """xt[c, r] = x[160 (first_frame + r) + c]: x is the clip `a` normalized, padded by 200
+    reflected samples on each side (numpy "reflect": the edge is not repeated), then zeros."""
+    n = a.size
+    seg = np.zeros(xt.size, dtype=np.float32)  # x[start : start + 160 * rows], contiguous
+    start = HOP * first_frame - N_FFT // 2  # index in `a` of seg[0]
+    inside_lo = min(max(0, -start), seg.size)
+    inside_hi = max(min(seg.size, n - start), inside_lo)
+    for i in range(inside_lo, inside_hi):
+        seg[i] = (a[start + i] - mean) * scale
+    for i in range(inside_lo):  # left padding, only in a clip's first chunk
+        seg[i] = (a[-(start + i)] - mean) * scale
+    for i in range(inside_hi, min(seg.size, n + N_FFT // 2 - start)):  # right padding
+        seg[i] = (a[2 * (n - 1) - (start + i)] - mean) * scale
+    for c in range(HOP):
+        for r in range(xt.shape[1]):
+            xt[c, r] = seg[r * HOP + c]
 
 
 @njit(fastmath=True, error_model="numpy", cache=True)
@@ -124,20 +130,22 @@ def _log10_positive(x: np.ndarray, out: np.ndarray) -> None:
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def _log_mel(xt, chunk, window, tw, first_bin, band_width, band_weights, out, chunk_max):
+def _log_mel(audio, mean, scale, chunk, window, tw, first_bin, band_width, band_weights, out, top):
     """out[b, m, f] = log10(max(mel power, 1e-10)); one parallel job per `chunk` frames.
 
-    chunk_max[b, i] receives the largest value of chunk i of clip b, for the per-clip clamp.
+    top[b, i] receives the largest value of chunk i of clip b, for the per-clip clamp.
     """
     n_clips, _, n_frames = out.shape
-    n_chunks = chunk_max.shape[1]
+    n_chunks = top.shape[1]
     for job in prange(n_clips * n_chunks):
         b, i = divmod(np.int64(job), n_chunks)
         first = i * chunk
         valid = min(chunk, n_frames - first)
+        xt = np.empty((HOP, chunk + N_FFT // HOP), dtype=np.float32)
+        _padded_rows(audio[b], mean[b], scale[b], first, xt)
         power = np.empty((N_BINS, chunk), dtype=np.float32)
         for col in range(0, chunk, 2 * PAIRS):
-            block_power(xt[b], first + col, window, tw, power, col)
+            block_power(xt, col, window, tw, power, col)
         acc = np.empty(chunk, dtype=np.float32)
         logs = np.empty(chunk, dtype=np.float32)
         for m in range(N_MELS):
@@ -149,7 +157,7 @@ def _log_mel(xt, chunk, window, tw, first_bin, band_width, band_weights, out, ch
                     acc[t] += w * row[t]
             _log10_positive(acc, logs)
             out[b, m, first : first + valid] = logs[:valid]
-        chunk_max[b, i] = out[b, :, first : first + valid].max()
+        top[b, i] = out[b, :, first : first + valid].max()
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
@@ -172,10 +180,9 @@ def log_mel_features(audio: np.ndarray) -> np.ndarray:
     n_clips, n = audio.shape
     n_frames = n // HOP
     n_chunks = -(-n_frames // CHUNK)
-    xt = _normalize_pad(audio, n_chunks * CHUNK + N_FFT // HOP)
     out = np.empty((n_clips, N_MELS, n_frames), dtype=np.float32)
     chunk_max = np.empty((n_clips, n_chunks), dtype=np.float32)
     tables = (_WINDOW, _TWIDDLES, _FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS)
-    _log_mel(xt, CHUNK, *tables, out, chunk_max)
+    _log_mel(audio, *_clip_stats(audio), CHUNK, *tables, out, chunk_max)
     _clamp_scale(out, chunk_max)
     return out
