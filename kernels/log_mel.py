@@ -7,8 +7,9 @@ Out: features [B, 80, N // 160] float32, equal (to float32 rounding) to Pipecat'
 Steps, per clip: zero-mean/unit-variance normalization (eps 1e-7), reflect padding of 200
 samples, 400-sample periodic Hann frames every 160 samples, real FFT power, Slaney mel
 filterbank, log10 with a 1e-10 floor, clamp to (clip max - 8), then (x + 4) / 4. The trailing
-frame that Whisper drops is never computed. Everything runs in float32: numba loops for the
-element-wise work and the (sparse) mel projection, scipy's pocketfft for the FFT.
+frame that Whisper drops is never computed. Everything runs in float32 numba loops that LLVM
+vectorizes across frames: the FFT (kernels/stft_power.py), the sparse mel projection, and a
+polynomial log10. Parallel over (clip, 160-frame chunk) jobs on numba's thread pool.
 """
 
 import numpy as np
@@ -149,12 +150,14 @@ def _log_mel(audio, mean, scale, chunk, window, tw, first_bin, band_width, band_
         acc = np.empty(chunk, dtype=np.float32)
         logs = np.empty(chunk, dtype=np.float32)
         for m in range(N_MELS):
-            acc[:] = np.float32(MEL_FLOOR)
+            acc[:] = 0.0
             for k in range(band_width[m]):
                 w = band_weights[m, k]
                 row = power[first_bin[m] + k]
                 for t in range(chunk):
                     acc[t] += w * row[t]
+            for t in range(chunk):
+                acc[t] = max(acc[t], np.float32(MEL_FLOOR))
             _log10_positive(acc, logs)
             out[b, m, first : first + valid] = logs[:valid]
         top[b, i] = out[b, :, first : first + valid].max()

@@ -57,6 +57,13 @@ def test_noise() -> None:
     assert_matches_pipecat(np.stack([noise(1), noise(2) * 0.001]))
 
 
+@pytest.mark.parametrize("amplitude", [1e-5, 1e-7, 1e-8, 1e-9])
+def test_quiet_audio_near_the_mel_floor(amplitude: float) -> None:
+    """Normalization divides by sqrt(var + 1e-7), so very quiet clips stay quiet and their mel
+    power lands near the 1e-10 floor: the floor must be a max, not an offset."""
+    assert_matches_pipecat((noise(6) * amplitude)[None])
+
+
 def test_tone_after_silence() -> None:
     assert_matches_pipecat(tone_after_silence()[None])
 
