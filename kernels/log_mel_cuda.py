@@ -26,46 +26,41 @@ THREADS = 128  # threads per block, a power of two
 _R = 20  # N_FFT = _R * _R
 
 
-@cuda.jit(device=True)
-def _block_sum(partial, tid):
-    """Tree-sum partial[0 : THREADS] into partial[0] (THREADS a power of two)."""
-    step = THREADS // 2
-    while step > 0:
-        if tid < step:
-            partial[tid] += partial[tid + step]
-        cuda.syncthreads()
-        step //= 2
-
-
-@cuda.jit
+@cuda.jit(cache=True)
 def _stats_kernel(audio, mean, scale, clip_max):
-    """mean[b] and 1 / sqrt(var[b] + eps) of each clip, clip_max[b] = -inf: one block per clip."""
+    """mean[b] and 1 / sqrt(var[b] + eps) of each clip, clip_max[b] = -inf: one block per clip.
+
+    Two passes over the clip (sum of x, then sum of (x - mean)^2), each reduced in float64 by a
+    shared-memory tree.
+    """
     b = cuda.blockIdx.x
     tid = cuda.threadIdx.x
     n = audio.shape[1]
     partial = cuda.shared.array(THREADS, float64)
-    total = 0.0
-    for i in range(tid, n, THREADS):
-        total += audio[b, i]
-    partial[tid] = total
-    cuda.syncthreads()
-    _block_sum(partial, tid)
-    mu = partial[0] / n
-    cuda.syncthreads()
-    sq = 0.0
-    for i in range(tid, n, THREADS):
-        d = audio[b, i] - mu
-        sq += d * d
-    partial[tid] = sq
-    cuda.syncthreads()
-    _block_sum(partial, tid)
+    mu = 0.0
+    for phase in range(2):
+        total = 0.0
+        for i in range(tid, n, THREADS):
+            d = audio[b, i] - mu
+            total += d if phase == 0 else d * d
+        partial[tid] = total
+        cuda.syncthreads()
+        step = THREADS // 2
+        while step > 0:
+            if tid < step:
+                partial[tid] += partial[tid + step]
+            cuda.syncthreads()
+            step //= 2
+        if phase == 0:
+            mu = partial[0] / n
+        cuda.syncthreads()  # everyone has read partial[0] before it is overwritten
     if tid == 0:
         mean[b] = mu
         scale[b] = 1.0 / math.sqrt(partial[0] / n + NORM_EPS)
         clip_max[b] = -math.inf
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _frame_kernel(
     audio, mean, scale, window, twiddle, first_bin, band_width, weights, out, clip_max
 ):
@@ -123,17 +118,17 @@ def _frame_kernel(
         acc = float32(0.0)
         for k in range(band_width[m]):
             acc += weights[m, k] * power[first_bin[m] + k]
-        logs[m] = math.log10(max(acc, float32(MEL_FLOOR)))
+        logs[m] = math.log10(acc if acc > MEL_FLOOR else float32(MEL_FLOOR))
         out[b, m, f] = logs[m]
     cuda.syncthreads()
     if tid == 0:
         top = logs[0]
         for m in range(1, N_MELS):
-            top = max(top, logs[m])
+            top = logs[m] if logs[m] > top else top
         cuda.atomic.max(clip_max, b, top)
 
 
-@cuda.jit
+@cuda.jit(cache=True)
 def _clamp_kernel(out, clip_max):
     """out = (max(out, clip_max[b] - 8) + 4) / 4, one thread per element."""
     i = cuda.grid(1)
@@ -142,7 +137,8 @@ def _clamp_kernel(out, clip_max):
         b = i // per_clip
         m = (i % per_clip) // out.shape[2]
         f = i % out.shape[2]
-        value = max(out[b, m, f], clip_max[b] - float32(8.0))
+        floor = clip_max[b] - float32(8.0)
+        value = out[b, m, f] if out[b, m, f] > floor else floor
         out[b, m, f] = (value + float32(4.0)) * float32(0.25)
 
 

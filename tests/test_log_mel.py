@@ -157,3 +157,27 @@ def test_cuda_module_imports_without_a_gpu() -> None:
     import kernels.log_mel_cuda as module
 
     assert callable(module.log_mel_features_cuda)
+
+
+def test_cuda_kernels_compile_for_an_h100() -> None:
+    """The simulator runs the kernels as Python; this compiles them for the real target (PTX for
+    sm_90), which needs libNVVM from a CUDA toolkit but no GPU. Skipped where NVVM is missing."""
+    from numba import cuda, float32, int32
+
+    from kernels import log_mel_cuda
+
+    if not hasattr(cuda, "compile_ptx"):
+        pytest.skip("numba's CUDA simulator is on in this process")
+    from numba.cuda.cudadrv import nvvm
+
+    if not nvvm.is_available():
+        pytest.skip("libNVVM (CUDA toolkit) not installed")
+    f1, f2, f3, i1 = float32[:], float32[:, :], float32[:, :, :], int32[:]
+    signatures = {
+        log_mel_cuda._stats_kernel: (f2, f1, f1, f1),
+        log_mel_cuda._frame_kernel: (f2, f1, f1, f1, f2, i1, i1, f2, f3, f1),
+        log_mel_cuda._clamp_kernel: (f3, f1),
+    }
+    for kernel, signature in signatures.items():
+        ptx, _ = cuda.compile_ptx(kernel.py_func, signature, cc=(9, 0))
+        assert ".entry" in ptx
