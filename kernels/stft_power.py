@@ -25,7 +25,8 @@ _S1, _S2 = np.float32(np.sin(2 * np.pi / 5)), np.float32(np.sin(4 * np.pi / 5))
 
 
 def twiddles() -> np.ndarray:
-    """Stockham twiddles, complex64 [stage, 400]: entry j * R + r = exp(-2 pi i k r / (ns R))."""
+    """Stockham twiddles, complex64 [stage, 400]: entry j R + r = exp(-2 pi i k r / (ns R)), with
+    R the stage's radix, ns the product of the earlier radices and k = j mod ns."""
     table = np.zeros((len(RADICES), N_FFT), dtype=np.complex128)
     ns = 1
     for stage, radix in enumerate(RADICES):

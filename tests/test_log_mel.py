@@ -11,6 +11,7 @@ import pytest
 from pipecat.audio.turn.smart_turn import _whisper_features as pipecat_features
 from speech_audio import beckett, synthesize
 
+from kernels import stft_power
 from kernels.log_mel import hann_window, log_mel_features, mel_filters
 
 TOLERANCE = 1e-3
@@ -46,6 +47,19 @@ def assert_matches_pipecat(batch: np.ndarray) -> float:
         worst = max(worst, float(np.abs(row - pipecat(clip)).max()))
     assert worst <= TOLERANCE, f"max abs difference {worst}"
     return worst
+
+
+def test_block_power_is_the_rfft_power_of_windowed_frames() -> None:
+    pairs = stft_power.PAIRS
+    x = noise(8, 160 * (2 * pairs + 4))
+    xt = np.ascontiguousarray(x.reshape(-1, 160).T)  # xt[c, r] = x[160 r + c]
+    window = hann_window().astype(np.float32)
+    power = np.zeros((201, 2 * pairs + 3), dtype=np.float32)
+    stft_power.block_power(xt, 1, window, stft_power.twiddles(), power, 3)
+    frames = np.stack([x[160 * f : 160 * f + 400] for f in range(1, 1 + 2 * pairs)])
+    expected = np.abs(np.fft.rfft(frames.astype(np.float64) * hann_window(), axis=1).T) ** 2
+    np.testing.assert_allclose(power[:, 3:] / 4, expected, rtol=1e-4, atol=1e-6 * expected.max())
+    assert not power[:, :3].any()
 
 
 def test_constants_equal_pipecats() -> None:
