@@ -14,6 +14,7 @@ from pipeline.settings import SettingsError, load_settings
 COMMAND_MODULES = (
     "pipeline.speech.command",
     "pipeline.turn.command",
+    "pipeline.triton.command",
     "pipeline.bench.command",
 )
 

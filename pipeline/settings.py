@@ -66,6 +66,12 @@ class TurnSettings(_Section):
     fallback: Literal["silence_timeout", "complete"] = "silence_timeout"
     cpu_threads: int | None = Field(None, ge=1)
     triton_url: str = Field("localhost:8001", pattern=r"^[^\s:]+:\d{1,5}$")
+    # engine=triton: how long Triton may take to answer one turn before that turn goes to
+    # the failover; what decides it then ("local": the in-process CPU engine, "fallback":
+    # the `fallback` above); how often a bypassed Triton is probed for readiness.
+    triton_timeout_ms: float = Field(500.0, gt=0)
+    triton_failover: Literal["local", "fallback"] = "local"
+    triton_probe_interval_s: float = Field(2.0, gt=0, le=300)
 
 
 class SpeechServerSettings(_Section):

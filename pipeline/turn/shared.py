@@ -1,16 +1,51 @@
-"""One turn engine per process: built on first use from the settings, then shared by all calls."""
+"""One turn engine per process: built on first use from the settings, then shared by all calls.
+
+`turn.engine: local` builds the in-process batching engine; `turn.engine: triton` builds the
+Triton client with failover to an in-process CPU engine (pipeline.turn.failover).
+"""
 
 import atexit
 import threading
+from concurrent.futures import Future
+from typing import Protocol
+
+import numpy as np
 
 from pipeline.settings import TurnSettings
 from pipeline.turn.engine import BatchingTurnEngine
 
+
+class TurnEngine(Protocol):
+    """What every turn engine offers (BatchingTurnEngine, FailoverTurnEngine)."""
+
+    name: str
+
+    async def submit(self, audio: np.ndarray, sample_rate: int, max_seconds: float = 8) -> float:
+        """Probability that `audio` ends a complete turn."""
+        ...
+
+    def submit_nowait(self, audio: np.ndarray, sample_rate: int, max_seconds: float = 8) -> Future:
+        """Thread-side form of `submit`: a concurrent Future of the probability."""
+        ...
+
+    def wait_ready(self, timeout: float | None = None) -> bool: ...
+
+    def close(self) -> None: ...
+
+
 _lock = threading.Lock()
-_engines: dict[str, BatchingTurnEngine] = {}
+_engines: dict[str, TurnEngine] = {}
 
 
-def build_engine(settings: TurnSettings) -> BatchingTurnEngine:
+def build_engine(settings: TurnSettings) -> TurnEngine:
+    """A new engine as the settings choose: in-process (device auto: CUDA if present), or
+    Triton at `triton_url` with the in-process CPU engine as its failover."""
+    if settings.engine == "triton":
+        return build_triton_engine(settings)
+    return build_local_engine(settings)
+
+
+def build_local_engine(settings: TurnSettings) -> BatchingTurnEngine:
     """A new in-process engine on the device the settings choose (auto: CUDA if present)."""
     from models.runner import create_runner
 
@@ -24,7 +59,28 @@ def build_engine(settings: TurnSettings) -> BatchingTurnEngine:
     )
 
 
-def shared_engine(settings: TurnSettings | None = None) -> BatchingTurnEngine:
+def build_triton_engine(settings: TurnSettings) -> TurnEngine:
+    """The Triton client, failing over to an in-process CPU engine (`triton_failover: local`)
+    or to the analyzer's fallback (`triton_failover: fallback`)."""
+    from pipeline.turn.failover import FailoverTurnEngine
+    from pipeline.turn.triton_engine import TritonTurnEngine
+
+    probe_ms = round(settings.triton_probe_interval_s * 1000)
+    primary = TritonTurnEngine(
+        settings.triton_url, timeout_ms=settings.triton_timeout_ms, reconnect_ms=probe_ms
+    )
+    backup = None
+    if settings.triton_failover == "local":
+        backup = build_local_engine(settings.model_copy(update={"device": "cpu"}))
+    return FailoverTurnEngine(
+        primary,
+        backup,
+        deadline_ms=settings.deadline_ms,
+        probe_interval_s=settings.triton_probe_interval_s,
+    )
+
+
+def shared_engine(settings: TurnSettings | None = None) -> TurnEngine:
     """The process-wide engine for these settings (default settings when None)."""
     settings = settings or TurnSettings()
     key = settings.model_dump_json()

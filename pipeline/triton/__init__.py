@@ -1,0 +1,1 @@
+"""Smart Turn served on NVIDIA Triton Inference Server (`switchboard turn-server`)."""

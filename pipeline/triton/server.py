@@ -1,0 +1,124 @@
+"""Smart Turn on Triton: the turn engine's batch function bound into PyTriton's tritonserver.
+
+In: Triton requests for model `smart_turn` (pipeline.triton.contract: `audio` INT16 [128000]).
+Triton's dynamic batcher gathers them (up to `max_batch`, waiting at most `max_queue_delay_us`
+for more); `score_batch` turns one batch into `probability` FP32 [B, 1] with the same runner
+as the in-process engine (models.runner: CUDA with on-device features when there is a GPU,
+else the Pipecat-exact int8 ONNX on CPU), so the server's answers equal the local engine's.
+Triton itself checks dtype, shape and batch size and answers errors; a failing batch is
+answered with an error and the server carries on.
+"""
+
+import logging
+import signal
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from types import FrameType
+
+import numpy as np
+
+from models.runner import Device, SmartTurnRunner, create_runner
+from pipeline.triton import contract
+from pipeline.triton.environment import prepare_triton_environment
+from pipeline.turn.clip import CLIP_SAMPLES, to_float32
+
+log = logging.getLogger(__name__)
+RESTRICTED_ENDPOINTS = ("shared-memory", "model-repository", "trace", "logging")
+
+
+@dataclass(frozen=True)
+class TurnServerOptions:
+    host: str = "0.0.0.0"  # Triton's own default; a container must listen on every address
+    grpc_port: int = 8001
+    http_port: int = 8000
+    metrics_port: int = 8002
+    device: Device = "auto"
+    max_batch: int = 256
+    max_queue_delay_us: int = 2000
+    model_path: Path | None = None
+    cpu_threads: int | None = None
+
+
+def make_score_batch(runner: SmartTurnRunner) -> Callable[..., dict[str, np.ndarray]]:
+    """The inference callable PyTriton binds: a batch of int16 clips → probabilities."""
+    from pytriton.decorators import batch
+
+    @batch
+    def score_batch(**inputs: np.ndarray) -> dict[str, np.ndarray]:
+        clips = to_float32(inputs[contract.INPUT_NAME])  # int16 / 32768, as Pipecat scales
+        probabilities = runner.score(clips)
+        return {contract.OUTPUT_NAME: probabilities.astype(np.float32).reshape(-1, 1)}
+
+    return score_batch
+
+
+def serve(options: TurnServerOptions) -> int:
+    """Load the model, start Triton, serve until SIGTERM/SIGINT (0) or until Triton dies (1)."""
+    prepare_triton_environment()
+    from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
+    from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
+
+    runner = create_runner(options.device, options.model_path, options.cpu_threads)
+    runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))  # warm up before "ready"
+    log.info("Smart Turn runner ready on %s", runner.device)
+    config = TritonConfig(
+        http_address=options.host,
+        http_port=options.http_port,
+        grpc_address=options.host,
+        grpc_port=options.grpc_port,
+        metrics_address=options.host,
+        metrics_port=options.metrics_port,
+        strict_readiness=True,  # /v2/health/ready only once smart_turn is loaded
+        exit_on_error=True,
+    )
+    model_config = ModelConfig(
+        max_batch_size=options.max_batch,
+        batcher=DynamicBatcher(max_queue_delay_microseconds=options.max_queue_delay_us),
+    )
+    # PyTriton guards some admin endpoints with a random token; statistics (per-model counts
+    # and the batch sizes formed, read-only) stay open for monitoring and the benchmark.
+    security = TritonSecurityConfig(restricted_endpoints=list(RESTRICTED_ENDPOINTS))
+    stop = _StopSignal()
+    with Triton(config=config, security_config=security) as triton:
+        triton.bind(
+            model_name=contract.MODEL_NAME,
+            infer_func=make_score_batch(runner),
+            inputs=[Tensor(name=contract.INPUT_NAME, dtype=np.int16, shape=contract.INPUT_SHAPE)],
+            outputs=[
+                Tensor(name=contract.OUTPUT_NAME, dtype=np.float32, shape=contract.OUTPUT_SHAPE)
+            ],
+            config=model_config,
+        )
+        log.info(
+            "serving %s on %s: gRPC %d, HTTP %d, metrics %d (device %s, max batch %d, "
+            "queue delay %d us)",
+            contract.MODEL_NAME,
+            options.host,
+            options.grpc_port,
+            options.http_port,
+            options.metrics_port,
+            runner.device,
+            options.max_batch,
+            options.max_queue_delay_us,
+        )
+        triton.serve()  # returns on SIGINT (and SIGTERM, see _StopSignal) or when Triton dies
+    if stop.received:
+        return 0
+    log.error("tritonserver stopped unexpectedly")
+    return 1
+
+
+class _StopSignal:
+    """Turns SIGTERM (Kubernetes stopping the pod) into the KeyboardInterrupt PyTriton's
+    serve() handles, so Triton is stopped cleanly and its workspace removed."""
+
+    def __init__(self) -> None:
+        self.received = False
+        signal.signal(signal.SIGTERM, self._handle)
+        signal.signal(signal.SIGINT, self._handle)
+
+    def _handle(self, signum: int, frame: FrameType | None) -> None:
+        if not self.received:
+            self.received = True
+            raise KeyboardInterrupt

@@ -1,0 +1,172 @@
+"""Triton first, the in-process CPU engine when Triton fails: the agent's turn engine for
+`turn.engine: triton`.
+
+`await engine.submit(audio, sample_rate)` → probability, within `deadline_ms` or TimeoutError.
+Each turn goes to Triton (pipeline.turn.triton_engine) with its own short timeout. If Triton
+is unreachable, too slow or answers an error, the failure is counted
+(`switchboard_turn_triton_failovers_total{reason}`) and the same turn is scored by the
+in-process engine with what is left of the deadline; with no backup engine
+(`turn.triton_failover: fallback`) the error goes up and the analyzer uses its own fallback
+(Pipecat's silence timeout, or "complete").
+
+A circuit breaker spares the calls the wait: after `failure_threshold` failures in a row it
+opens and turns go straight to the backup; while open, Triton's readiness is probed every
+`probe_interval_s` and the first "ready" closes it, so traffic returns by itself.
+"""
+
+import asyncio
+import logging
+import time
+from concurrent.futures import Future
+
+import numpy as np
+from prometheus_client import Counter, Gauge
+
+from pipeline.turn.clip import CLIP_SECONDS
+from pipeline.turn.engine import BatchingTurnEngine
+from pipeline.turn.triton_engine import TritonTurnEngine, TritonUnreachable, triton_clip
+
+log = logging.getLogger(__name__)
+
+TRITON_FAILOVERS = Counter(
+    "switchboard_turn_triton_failovers_total",
+    "Turns not decided by Triton, by reason: unreachable, timeout, error, circuit_open",
+    ["reason"],
+)
+TRITON_CIRCUIT_OPEN = Gauge(
+    "switchboard_turn_triton_circuit_open", "1 while turns bypass Triton (it failed, not ready)"
+)
+
+
+class CircuitBreaker:
+    """Counts failures in a row; open (bypass Triton) once there are `threshold` of them."""
+
+    def __init__(self, threshold: int = 3) -> None:
+        self.threshold = threshold
+        self.failures = 0
+        self.is_open = False
+
+    def succeeded(self) -> None:
+        self.failures = 0
+
+    def failed(self) -> bool:
+        """Record a failure; True when this one opened the circuit."""
+        self.failures += 1
+        return self.failures >= self.threshold and self.trip()
+
+    def trip(self) -> bool:
+        """Open the circuit now; True when it was closed."""
+        if self.is_open:
+            return False
+        self.is_open = True
+        TRITON_CIRCUIT_OPEN.set(1)
+        return True
+
+    def close(self) -> None:
+        self.failures = 0
+        self.is_open = False
+        TRITON_CIRCUIT_OPEN.set(0)
+
+
+class FailoverTurnEngine:
+    def __init__(
+        self,
+        primary: TritonTurnEngine,
+        backup: BatchingTurnEngine | None,
+        *,
+        deadline_ms: float = 1500.0,
+        failure_threshold: int = 3,
+        probe_interval_s: float = 2.0,
+    ) -> None:
+        self.primary = primary
+        self.backup = backup
+        self.name = "triton+local" if backup else "triton"
+        self.breaker = CircuitBreaker(failure_threshold)
+        self._deadline = deadline_ms / 1000
+        self._probe_interval = probe_interval_s
+        self._probe: asyncio.Task | None = None
+
+    async def submit(
+        self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
+    ) -> float:
+        """Probability that `audio` (int16 or float, mono) ends a complete turn."""
+        return await asyncio.wrap_future(self.submit_nowait(audio, sample_rate, max_seconds))
+
+    def submit_nowait(
+        self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
+    ) -> Future:
+        """Thread-side form of `submit`; bad audio raises here (ValueError, TypeError)."""
+        clip = triton_clip(audio, sample_rate, max_seconds)
+        return self.primary.run(self._decide(clip, audio, sample_rate, max_seconds))
+
+    async def _decide(
+        self, clip: np.ndarray, audio: np.ndarray, sample_rate: int, max_seconds: float
+    ) -> float:
+        """Runs on the primary's loop: Triton, else the backup within the deadline."""
+        started = time.monotonic()
+        if self.breaker.is_open:
+            reason, error = "circuit_open", None
+        else:
+            try:
+                probability = await self.primary.infer(clip)
+            except Exception as exc:  # unreachable, too slow, or an error answer
+                reason, error = _reason(exc), exc
+                if self.breaker.failed():
+                    log.warning("Triton failing (%s): turns bypass it until it is ready", exc)
+                    self._start_probe()
+            else:
+                self.breaker.succeeded()
+                return probability
+        TRITON_FAILOVERS.labels(reason).inc()
+        if self.backup is None:
+            raise error or TritonUnreachable(f"Triton at {self.primary.url} is not ready")
+        left = self._deadline - (time.monotonic() - started)
+        if left <= 0:
+            raise TimeoutError("no time left for the backup engine after Triton failed")
+        backup = asyncio.wrap_future(self.backup.submit_nowait(audio, sample_rate, max_seconds))
+        return await asyncio.wait_for(backup, left)
+
+    async def _probe_until_ready(self) -> None:
+        """While the circuit is open: probe readiness, close the circuit on the first yes."""
+        while self.breaker.is_open:
+            await asyncio.sleep(self._probe_interval)
+            if await self.primary.is_ready(timeout_s=self._probe_interval):
+                log.info("Triton at %s is ready again: turns go back to it", self.primary.url)
+                self.breaker.close()
+
+    def _start_probe(self) -> None:
+        self._probe = asyncio.get_running_loop().create_task(self._probe_until_ready())
+
+    def wait_ready(self, timeout: float | None = None) -> bool:
+        """Block until turns can be decided (or `timeout` seconds pass). With a backup that
+        is once the backup is warm: if Triton is not ready then, the circuit opens and the
+        backup serves until the probe finds Triton ready."""
+        if self.backup is None:
+            return self.primary.wait_ready(timeout)
+        if not self.backup.wait_ready(timeout):
+            return False
+        self.primary.run(self._check_ready()).result()
+        return True
+
+    async def _check_ready(self) -> None:
+        if not await self.primary.is_ready() and self.breaker.trip():
+            log.warning("Triton at %s is not ready: turns use the backup", self.primary.url)
+            self._start_probe()
+
+    async def _stop_probe(self) -> None:
+        if self._probe is not None:
+            self._probe.cancel()
+
+    def close(self) -> None:
+        """Stop probing, close the channel, stop the backup's worker."""
+        if not self.primary.loop.is_closed():
+            self.primary.run(self._stop_probe()).result(timeout=5)
+        self.primary.close()
+        if self.backup is not None:
+            self.backup.close()
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, TimeoutError):
+        return "timeout"
+    return "unreachable" if isinstance(exc, TritonUnreachable) else "error"

@@ -1,0 +1,92 @@
+"""`switchboard turn-server` (real Triton, CPU): parity with the in-process engine, dynamic
+batching seen in Triton's own metrics, and Triton errors (not crashes) for bad requests."""
+
+import asyncio
+
+import numpy as np
+import pytest
+import tritonclient.grpc as triton_grpc
+from triton_server_fixture import turn_server  # noqa: F401  (the session fixture)
+from tritonclient.utils import InferenceServerException
+from turn_clips import turn_clips
+
+from models.onnx_runner import OnnxRunner
+from models.smart_turn_file import locate
+from pipeline.settings import TurnSettings
+from pipeline.triton import contract
+from pipeline.turn.engine import BatchingTurnEngine
+from pipeline.turn.triton_engine import TritonTurnEngine
+
+pytestmark = pytest.mark.slow
+GENEROUS_MS = 120_000  # a busy 2-core machine: measure answers, not speed
+MAX_BATCH = TurnSettings().max_batch  # the server's, as the fixture starts it
+
+
+@pytest.fixture
+def triton(turn_server):  # noqa: F811
+    engine = TritonTurnEngine(turn_server.url, timeout_ms=GENEROUS_MS)
+    assert engine.wait_ready(30)
+    yield engine
+    engine.close()
+
+
+def clips_16k() -> dict[str, tuple[np.ndarray, int]]:
+    return {name: clip for name, clip in turn_clips().items() if clip[1] == 16000}
+
+
+async def test_probabilities_equal_the_in_process_engine(triton):
+    clips = clips_16k()
+    local = BatchingTurnEngine(OnnxRunner(locate().path), deadline_ms=GENEROUS_MS)
+    try:
+        ours = await asyncio.gather(*(local.submit(a, r) for a, r in clips.values()))
+    finally:
+        local.close()
+    served = await asyncio.gather(*(triton.submit(a, r) for a, r in clips.values()))
+    for name, mine, theirs in zip(clips, ours, served, strict=True):
+        assert abs(mine - theirs) <= 1e-3, (name, mine, theirs)
+    assert min(served) < 0.5 < max(served)  # both verdicts occur: the check is not vacuous
+
+
+async def test_64_concurrent_requests_are_batched_by_triton(triton, turn_server):  # noqa: F811
+    audio, rate = clips_16k()["piper1_16k"]
+    before = turn_server.metrics()
+    probabilities = await asyncio.gather(*(triton.submit(audio, rate) for _ in range(64)))
+    after = turn_server.metrics()
+    requests = after["nv_inference_count"] - before.get("nv_inference_count", 0)
+    executions = after["nv_inference_exec_count"] - before.get("nv_inference_exec_count", 0)
+    assert requests == 64
+    assert executions < requests, f"{executions} model executions for {requests} requests"
+    assert max(probabilities) - min(probabilities) <= 1e-5  # batching changes no answer
+
+
+def _infer(client: triton_grpc.InferenceServerClient, data: np.ndarray, dtype: str):
+    request = triton_grpc.InferInput(contract.INPUT_NAME, list(data.shape), dtype)
+    request.set_data_from_numpy(data)
+    return client.infer(contract.MODEL_NAME, [request])
+
+
+@pytest.mark.parametrize(
+    ("data", "dtype", "says"),
+    [
+        (np.zeros((1, 128000), np.float32), "FP32", "data-type"),
+        (np.zeros((1, 16000), np.int16), "INT16", "shape"),
+        (np.zeros((1, 128001), np.int16), "INT16", "shape"),
+        (np.zeros((0, 128000), np.int16), "INT16", "byte size"),
+        (np.zeros((MAX_BATCH + 1, 128000), np.int16), "INT16", "batch"),
+    ],
+    ids=["wrong-dtype", "short", "long", "empty-batch", "batch-too-large"],
+)
+def test_bad_requests_get_triton_errors_and_the_server_carries_on(
+    turn_server,
+    data,
+    dtype,
+    says,  # noqa: F811
+):
+    with triton_grpc.InferenceServerClient(turn_server.url) as client:
+        with pytest.raises(InferenceServerException) as caught:
+            _infer(client, data, dtype)
+        assert caught.value.status() == "StatusCode.INVALID_ARGUMENT"
+        assert says in caught.value.message()
+        good = _infer(client, np.zeros((1, 128000), np.int16), "INT16")
+        assert good.as_numpy(contract.OUTPUT_NAME).shape == (1, 1)
+    assert turn_server.process.poll() is None
