@@ -8,21 +8,29 @@ Steps, per clip: zero-mean/unit-variance normalization (eps 1e-7), reflect paddi
 samples, 400-sample periodic Hann frames every 160 samples, real FFT power, Slaney mel
 filterbank, log10 with a 1e-10 floor, clamp to (clip max - 8), then (x + 4) / 4. The trailing
 frame that Whisper drops is never computed. Everything runs in float32 numba loops that LLVM
-vectorizes across frames: the FFT (kernels/stft_power.py), the sparse mel projection, and a
-polynomial log10. Parallel over (clip, 160-frame chunk) jobs on numba's thread pool.
+vectorizes across frames; the heavy part (FFT, sparse mel projection, log10) is
+kernels/log_mel_chunks.py, parallel over (clip, 160-frame chunk) jobs on numba's thread pool.
+This module holds the tables (window, mel filterbank, FFT twiddles) and the per-clip steps.
 """
 
 import numpy as np
 from numba import njit, prange
 
-from kernels.stft_power import HOP, N_FFT, PAIRS, block_power, twiddles
+from kernels.log_mel_chunks import (
+    CHUNK,
+    HOP,
+    MEL_FLOOR,
+    N_BINS,
+    N_FFT,
+    N_MELS,
+    RADICES,
+    log_mel_chunks,
+)
 
-CHUNK = 5 * 2 * PAIRS  # frames per parallel job: 5 FFT blocks, so 800 frames are 5 jobs
+__all__ = ["HOP", "MEL_FLOOR", "N_BINS", "N_FFT", "N_MELS", "NORM_EPS", "SAMPLE_RATE"]
+__all__ += ["hann_window", "log_mel_features", "mel_bands", "mel_filters", "twiddles"]
 
 SAMPLE_RATE = 16000
-N_MELS = 80
-N_BINS = N_FFT // 2 + 1
-MEL_FLOOR = 1e-10
 NORM_EPS = 1e-7
 
 
@@ -70,10 +78,23 @@ def mel_bands() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return first, np.array([len(r) for r in runs]), weights
 
 
+def twiddles() -> np.ndarray:
+    """Stockham FFT twiddles, complex64 [stage, 400]: entry j R + r = exp(-2 pi i k r / (ns R)),
+    with R the stage's radix, ns the product of the earlier radices and k = j mod ns."""
+    table = np.zeros((len(RADICES), N_FFT), dtype=np.complex128)
+    ns = 1
+    for stage, radix in enumerate(RADICES):
+        j = np.arange(N_FFT // radix)[:, None]
+        r = np.arange(radix)[None, :]
+        table[stage] = np.exp(-2j * np.pi * (j % ns) * r / (ns * radix)).ravel()
+        ns *= radix
+    return table.astype(np.complex64)
+
+
 _WINDOW = hann_window().astype(np.float32)
 _TWIDDLES = twiddles()
 _FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS = mel_bands()
-_BAND_WEIGHTS *= np.float32(0.25)  # block_power returns 4 * |X|^2
+_BAND_WEIGHTS *= np.float32(0.25)  # log_mel_chunks' power spectra are 4 |X|^2
 
 
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
@@ -95,80 +116,12 @@ def _clip_stats(audio: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return mean, scale
 
 
-@njit(fastmath=True, error_model="numpy", cache=True)
-def _padded_rows(a: np.ndarray, mean, scale, first_frame: int, xt: np.ndarray) -> None:
-    """xt[c, r] = x[160 (first_frame + r) + c]: x is the clip `a` normalized, padded by 200
-    reflected samples on each side (numpy "reflect": the edge is not repeated), then zeros."""
-    n = a.size
-    seg = np.zeros(xt.size, dtype=np.float32)  # x[start : start + 160 * rows], contiguous
-    start = HOP * first_frame - N_FFT // 2  # index in `a` of seg[0]
-    inside_lo = min(max(0, -start), seg.size)
-    inside_hi = max(min(seg.size, n - start), inside_lo)
-    for i in range(inside_lo, inside_hi):
-        seg[i] = (a[start + i] - mean) * scale
-    for i in range(inside_lo):  # left padding, only in a clip's first chunk
-        seg[i] = (a[-(start + i)] - mean) * scale
-    for i in range(inside_hi, min(seg.size, n + N_FFT // 2 - start)):  # right padding
-        seg[i] = (a[2 * (n - 1) - (start + i)] - mean) * scale
-    for c in range(HOP):
-        for r in range(xt.shape[1]):
-            xt[c, r] = seg[r * HOP + c]
-
-
-@njit(fastmath=True, error_model="numpy", cache=True)
-def _log10_positive(x: np.ndarray, out: np.ndarray) -> None:
-    """out = log10(x) for positive float32 x, vectorizable: exponent bits + ln(1+f) series."""
-    bits = x.view(np.int32)
-    for t in range(out.size):
-        exponent = np.float32(np.int32(bits[t] >> 23) - np.int32(127))
-        f = np.float32(np.int32(bits[t] & 0x7FFFFF)) * np.float32(2.0**-23)  # x = 2^e (1 + f)
-        s = f / (np.float32(2.0) + f)  # ln(1 + f) = 2 atanh(s), 0 <= s < 1/3
-        z = s * s
-        series = np.float32(2 / 13) * z + np.float32(2 / 11)
-        for coef in (2 / 9, 2 / 7, 2 / 5, 2 / 3, 2.0):
-            series = series * z + np.float32(coef)
-        out[t] = exponent * np.float32(np.log10(2.0)) + series * s * np.float32(np.log10(np.e))
-
-
-@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
-def _log_mel(audio, mean, scale, chunk, window, tw, first_bin, band_width, band_weights, out, top):
-    """out[b, m, f] = log10(max(mel power, 1e-10)); one parallel job per `chunk` frames.
-
-    top[b, i] receives the largest value of chunk i of clip b, for the per-clip clamp.
-    """
-    n_clips, _, n_frames = out.shape
-    n_chunks = top.shape[1]
-    for job in prange(n_clips * n_chunks):
-        b, i = divmod(np.int64(job), n_chunks)
-        first = i * chunk
-        valid = min(chunk, n_frames - first)
-        xt = np.empty((HOP, chunk + N_FFT // HOP), dtype=np.float32)
-        _padded_rows(audio[b], mean[b], scale[b], first, xt)
-        power = np.empty((N_BINS, chunk), dtype=np.float32)
-        for col in range(0, chunk, 2 * PAIRS):
-            block_power(xt, col, window, tw, power, col)
-        acc = np.empty(chunk, dtype=np.float32)
-        logs = np.empty(chunk, dtype=np.float32)
-        for m in range(N_MELS):
-            acc[:] = 0.0
-            for k in range(band_width[m]):
-                w = band_weights[m, k]
-                row = power[first_bin[m] + k]
-                for t in range(chunk):
-                    acc[t] += w * row[t]
-            for t in range(chunk):
-                acc[t] = max(acc[t], np.float32(MEL_FLOOR))
-            _log10_positive(acc, logs)
-            out[b, m, first : first + valid] = logs[:valid]
-        top[b, i] = out[b, :, first : first + valid].max()
-
-
 @njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
 def _clamp_scale(out, chunk_max) -> None:
     """In place: x = (max(x, clip_max - 8) + 4) / 4 for every row of every clip."""
-    n_clips = out.shape[0]
-    for job in prange(n_clips * N_MELS):
-        b, m = divmod(np.int64(job), N_MELS)
+    n_clips, n_mels, _ = out.shape
+    for job in prange(n_clips * n_mels):
+        b, m = divmod(np.int64(job), n_mels)
         floor = chunk_max[b].max() - np.float32(8.0)
         row = out[b, m]
         for t in range(row.size):
@@ -186,6 +139,6 @@ def log_mel_features(audio: np.ndarray) -> np.ndarray:
     out = np.empty((n_clips, N_MELS, n_frames), dtype=np.float32)
     chunk_max = np.empty((n_clips, n_chunks), dtype=np.float32)
     tables = (_WINDOW, _TWIDDLES, _FIRST_BIN, _BAND_WIDTH, _BAND_WEIGHTS)
-    _log_mel(audio, *_clip_stats(audio), CHUNK, *tables, out, chunk_max)
+    log_mel_chunks(audio, *_clip_stats(audio), *tables, out, chunk_max)
     _clamp_scale(out, chunk_max)
     return out

@@ -1,40 +1,34 @@
-"""Power spectra of 400-point windowed frames in float32, vectorized across frames (numba).
+"""The numba kernel behind kernels.log_mel: log10 mel power of 160-frame chunks, in float32.
 
-In:  a padded signal (in rows of 160 samples), the first frame of a block, a 400-point window.
-Out: 4 |rfft(window * frame)|^2 [201 bins, 2 P] for the 2 P consecutive frames (hop 160).
+In:  clips [B, N] float32 with their mean and 1 / std, and kernels.log_mel's tables.
+Out: log10(max(mel power, 1e-10)) [B, 80, N // 160] and the largest value of every chunk.
 
-Frames are the innermost (SIMD) axis everywhere. Two real frames share one complex FFT
-(frame t is the real part, frame t + P the imaginary part), and the 400-point complex FFT is a
-Stockham (self-sorting) FFT with radices 4, 4, 5, 5; P = PAIRS. Used by kernels/log_mel.py.
+One parallel job per (clip, 160-frame chunk): build the chunk's normalized, reflect-padded
+samples in rows of 160 (`_padded_rows`), take the power spectra of its frames 2 P at a time
+(`block_power`: two real frames per complex 400-point Stockham FFT with radices 4, 4, 5, 5 and
+the frames as the SIMD axis), project them onto the mel bands, take a polynomial log10.
 
-Every inner loop runs over the P frames and must stay vectorized by LLVM; check with
-llvmlite.binding.set_option("", "--pass-remarks=loop-vectorize") after changing one. Pitfalls
-met here: a short loop with a small body is fully unrolled and left scalar, and an index that
-LLVM cannot bound (power[k, col + t]) blocks its alias checks.
+Every njit function log_mel_chunks calls lives in this file, with the constants it compiles in:
+numba's on-disk cache (cache=True) only notices edits to the file that defines a function.
+Every inner loop runs over frames and must stay vectorized; check with llvmlite.binding.
+set_option("", "--pass-remarks=loop-vectorize") after changing one. Traps met: a short loop with
+a small body is fully unrolled and left scalar; an index LLVM cannot bound (power[k, col + t])
+blocks its alias checks; numba's default error model adds exits that block it.
 """
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 
 N_FFT = 400
 HOP = 160
-PAIRS = 16  # frame pairs per FFT block (2 AVX2 registers of float32 per row)
+N_BINS = N_FFT // 2 + 1
+N_MELS = 80
+MEL_FLOOR = 1e-10
+PAIRS = 16  # frame pairs per FFT block: 2 AVX2 registers of float32 per row
+CHUNK = 5 * 2 * PAIRS  # frames per parallel job: 5 FFT blocks, so 800 frames are 5 jobs
 RADICES = (4, 4, 5, 5)
 _C1, _C2 = np.float32(np.cos(2 * np.pi / 5)), np.float32(np.cos(4 * np.pi / 5))
 _S1, _S2 = np.float32(np.sin(2 * np.pi / 5)), np.float32(np.sin(4 * np.pi / 5))
-
-
-def twiddles() -> np.ndarray:
-    """Stockham twiddles, complex64 [stage, 400]: entry j R + r = exp(-2 pi i k r / (ns R)), with
-    R the stage's radix, ns the product of the earlier radices and k = j mod ns."""
-    table = np.zeros((len(RADICES), N_FFT), dtype=np.complex128)
-    ns = 1
-    for stage, radix in enumerate(RADICES):
-        j = np.arange(N_FFT // radix)[:, None]
-        r = np.arange(radix)[None, :]
-        table[stage] = np.exp(-2j * np.pi * (j % ns) * r / (ns * radix)).ravel()
-        ns *= radix
-    return table.astype(np.complex64)
 
 
 @njit(fastmath=True, error_model="numpy", cache=True, inline="always")
@@ -141,3 +135,72 @@ def block_power(xt, first_frame, window, tw, power, col) -> None:
             zr, zi, cr, ci = br[k, t], bi[k, t], br[m, t], bi[m, t]
             real_frames[t] = (zr + cr) * (zr + cr) + (zi - ci) * (zi - ci)
             imag_frames[t] = (zr - cr) * (zr - cr) + (zi + ci) * (zi + ci)
+
+
+@njit(fastmath=True, error_model="numpy", cache=True)
+def _padded_rows(a: np.ndarray, mean, scale, first_frame: int, xt: np.ndarray) -> None:
+    """xt[c, r] = x[160 (first_frame + r) + c]: x is the clip `a` normalized, padded by 200
+    reflected samples on each side (numpy "reflect": the edge is not repeated), then zeros."""
+    n = a.size
+    seg = np.zeros(xt.size, dtype=np.float32)  # x[start : start + 160 * rows], contiguous
+    start = HOP * first_frame - N_FFT // 2  # index in `a` of seg[0]
+    inside_lo = min(max(0, -start), seg.size)
+    inside_hi = max(min(seg.size, n - start), inside_lo)
+    for i in range(inside_lo, inside_hi):
+        seg[i] = (a[start + i] - mean) * scale
+    for i in range(inside_lo):  # left padding, only in a clip's first chunk
+        seg[i] = (a[-(start + i)] - mean) * scale
+    for i in range(inside_hi, min(seg.size, n + N_FFT // 2 - start)):  # right padding
+        seg[i] = (a[2 * (n - 1) - (start + i)] - mean) * scale
+    for c in range(HOP):
+        for r in range(xt.shape[1]):
+            xt[c, r] = seg[r * HOP + c]
+
+
+@njit(fastmath=True, error_model="numpy", cache=True)
+def _log10_positive(x: np.ndarray, out: np.ndarray) -> None:
+    """out = log10(x) for positive float32 x, vectorizable: exponent bits + ln(1+f) series."""
+    bits = x.view(np.int32)
+    for t in range(out.size):
+        exponent = np.float32(np.int32(bits[t] >> 23) - np.int32(127))
+        f = np.float32(np.int32(bits[t] & 0x7FFFFF)) * np.float32(2.0**-23)  # x = 2^e (1 + f)
+        s = f / (np.float32(2.0) + f)  # ln(1 + f) = 2 atanh(s), 0 <= s < 1/3
+        z = s * s
+        series = np.float32(2 / 13) * z + np.float32(2 / 11)
+        for coef in (2 / 9, 2 / 7, 2 / 5, 2 / 3, 2.0):
+            series = series * z + np.float32(coef)
+        out[t] = exponent * np.float32(np.log10(2.0)) + series * s * np.float32(np.log10(np.e))
+
+
+@njit(parallel=True, fastmath=True, error_model="numpy", cache=True)
+def log_mel_chunks(audio, mean, scale, window, tw, first_bin, band_width, band_weights, out, top):
+    """out[b, m, f] = log10(max(mel power, 1e-10)); top[b, i] = the largest value of chunk i.
+
+    window [400], tw (twiddles) [4, 400], first_bin [80], band_width [80], band_weights [80, w]
+    (pre-scaled by 1/4, block_power's factor); out [B, 80, F]; top [B, ceil(F / CHUNK)].
+    """
+    n_clips, _, n_frames = out.shape
+    n_chunks = top.shape[1]
+    for job in prange(n_clips * n_chunks):
+        b, i = divmod(np.int64(job), n_chunks)
+        first = i * CHUNK
+        valid = min(CHUNK, n_frames - first)
+        xt = np.empty((HOP, CHUNK + N_FFT // HOP), dtype=np.float32)
+        _padded_rows(audio[b], mean[b], scale[b], first, xt)
+        power = np.empty((N_BINS, CHUNK), dtype=np.float32)
+        for col in range(0, CHUNK, 2 * PAIRS):
+            block_power(xt, col, window, tw, power, col)
+        acc = np.empty(CHUNK, dtype=np.float32)
+        logs = np.empty(CHUNK, dtype=np.float32)
+        for m in range(N_MELS):
+            acc[:] = 0.0
+            for k in range(band_width[m]):
+                w = band_weights[m, k]
+                row = power[first_bin[m] + k]
+                for t in range(CHUNK):
+                    acc[t] += w * row[t]
+            for t in range(CHUNK):
+                acc[t] = max(acc[t], np.float32(MEL_FLOOR))
+            _log10_positive(acc, logs)
+            out[b, m, first : first + valid] = logs[:valid]
+        top[b, i] = out[b, :, first : first + valid].max()

@@ -26,7 +26,7 @@ THREADS = 128  # threads per block, a power of two
 _R = 20  # N_FFT = _R * _R
 
 
-@cuda.jit(cache=True)
+@cuda.jit
 def _stats_kernel(audio, mean, scale, clip_max):
     """mean[b] and 1 / sqrt(var[b] + eps) of each clip, clip_max[b] = -inf: one block per clip.
 
@@ -60,7 +60,7 @@ def _stats_kernel(audio, mean, scale, clip_max):
         clip_max[b] = -math.inf
 
 
-@cuda.jit(cache=True)
+@cuda.jit
 def _frame_kernel(
     audio, mean, scale, window, twiddle, first_bin, band_width, weights, out, clip_max
 ):
@@ -128,7 +128,7 @@ def _frame_kernel(
         cuda.atomic.max(clip_max, b, top)
 
 
-@cuda.jit(cache=True)
+@cuda.jit
 def _clamp_kernel(out, clip_max):
     """out = (max(out, clip_max[b] - 8) + 4) / 4, one thread per element."""
     i = cuda.grid(1)

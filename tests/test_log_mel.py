@@ -11,8 +11,8 @@ import pytest
 from pipecat.audio.turn.smart_turn import _whisper_features as pipecat_features
 from speech_audio import beckett, synthesize
 
-from kernels import stft_power
-from kernels.log_mel import hann_window, log_mel_features, mel_filters
+from kernels import log_mel_chunks
+from kernels.log_mel import hann_window, log_mel_features, mel_filters, twiddles
 
 TOLERANCE = 1e-3
 CLIP = 128000  # 8 s at 16 kHz, Smart Turn's window
@@ -50,12 +50,12 @@ def assert_matches_pipecat(batch: np.ndarray) -> float:
 
 
 def test_block_power_is_the_rfft_power_of_windowed_frames() -> None:
-    pairs = stft_power.PAIRS
+    pairs = log_mel_chunks.PAIRS
     x = noise(8, 160 * (2 * pairs + 4))
     xt = np.ascontiguousarray(x.reshape(-1, 160).T)  # xt[c, r] = x[160 r + c]
     window = hann_window().astype(np.float32)
     power = np.zeros((201, 2 * pairs + 3), dtype=np.float32)
-    stft_power.block_power(xt, 1, window, stft_power.twiddles(), power, 3)
+    log_mel_chunks.block_power(xt, 1, window, twiddles(), power, 3)
     frames = np.stack([x[160 * f : 160 * f + 400] for f in range(1, 1 + 2 * pairs)])
     expected = np.abs(np.fft.rfft(frames.astype(np.float64) * hann_window(), axis=1).T) ** 2
     np.testing.assert_allclose(power[:, 3:] / 4, expected, rtol=1e-4, atol=1e-6 * expected.max())
