@@ -98,6 +98,7 @@ def _stop(server: SpeechServer) -> None:
             server.process.wait(timeout=10)
         except subprocess.TimeoutExpired:
             server.process.kill()
+    server.log_path.unlink(missing_ok=True)
 
 
 @pytest.fixture(scope="session")

@@ -18,6 +18,8 @@ from speech_audio import (
 from speech_riva_client import ALAW, LINEAR_PCM, MULAW, final_text, services, stream
 from speech_server_fixture import health_status, speech_server  # noqa: F401
 
+from kernels import g711
+
 VOICE = "English-US.Male-Joe"
 
 
@@ -86,10 +88,13 @@ def test_round_trip_word_error_rate(speech_server, clients):  # noqa: F811
 
 @pytest.mark.parametrize("encoding", [MULAW, ALAW])
 def test_call_center_g711_round_trip(speech_server, clients, encoding):  # noqa: F811
+    """8 kHz telephone audio both ways: the server speaks G.711 and hears it back."""
     asr, _ = clients
-    sentences = CALL_CENTER_SENTENCES[1:3]
+    encode = g711.ulaw_encode if encoding == MULAW else g711.alaw_encode
+    pause = encode(silence(1.0, 8000)).tobytes()
+    sentences = CALL_CENTER_SENTENCES[:5]
     heard = [
-        final_text(stream(asr, spoken(speech_server, s, 8000, encoding), 8000, encoding))
+        final_text(stream(asr, spoken(speech_server, s, 8000, encoding) + pause, 8000, encoding))
         for s in sentences
     ]
     assert word_error_rate(list(sentences), heard) <= 0.10, heard

@@ -22,8 +22,10 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "speech", help="speech server: ASR/TTS real-time factors, real-time streams"
     )
     parser.add_argument("--server", help="HOST:PORT of a running server (default: start one)")
-    parser.add_argument("--streams", default="1,2,4,8", help="simultaneous callers to try")
-    parser.add_argument("--sentences", type=int, default=3, help="sentences each caller says")
+    parser.add_argument(
+        "--streams", default="1,2,4,6,8,12,16", help="simultaneous callers to try, in turn"
+    )
+    parser.add_argument("--sentences", type=int, default=4, help="sentences each caller says")
     parser.add_argument(
         "--budget",
         type=float,

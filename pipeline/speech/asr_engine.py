@@ -86,9 +86,17 @@ class WhisperEngine:
         return self._running >= self.workers
 
     def transcribe(
-        self, audio: np.ndarray, *, words: bool = False, hotwords: str | None = None
-    ) -> Transcript:
-        """Transcribe one utterance (greedy decoding, English)."""
+        self,
+        audio: np.ndarray,
+        *,
+        words: bool = False,
+        hotwords: str | None = None,
+        quick: bool = False,
+    ) -> Transcript | None:
+        """Transcribe one utterance (greedy decoding, English).
+
+        `quick` (for interim results): only the short window, without word times or hot
+        words; None when it does not give a result."""
         if audio.size == 0:
             return Transcript("")
         audio = audio.astype(np.float32, copy=False)
@@ -96,9 +104,11 @@ class WhisperEngine:
             self._running += 1
         started = time.perf_counter()
         try:
-            found = None if words or hotwords else self._short_window(audio)
+            found = self._short_window(audio) if quick or not (words or hotwords) else None
             path = "short window" if found is not None else "standard"
-            if found is None:
+            if found is None and quick:
+                path = "gave up"
+            elif found is None:
                 found = self._standard(audio, words, hotwords)
             logger.debug(
                 "%.2f s of audio in %.3f s (%s, %d running)",

@@ -58,15 +58,17 @@ class Recognition:
         """Add a chunk of wire audio; yield the results it produced."""
         for utterance in self._detector.feed(self._decoder.decode(data)):
             yield self._final(utterance)
-        if self._options.interim_results and self._detector.active and not self._asr.busy:
+        # an interim while the speaker pauses would only delay the final that may be coming
+        if self._options.interim_results and self._detector.speaking and not self._asr.busy:
             current = self._detector.current()
             wait_s = max(INTERIM_EVERY_S, 2 * self._interim_cost)
             if current.audio.size - self._interim_at >= wait_s * RATE:
                 self._interim_at = current.audio.size
                 started = time.perf_counter()
-                transcript = self._transcribe(current)
+                transcript = self._transcribe(current, quick=True)
                 self._interim_cost = time.perf_counter() - started
-                yield Result(transcript, False, self._processed())
+                if transcript is not None:
+                    yield Result(transcript, False, self._processed())
 
     def finish(self) -> Iterator[Result]:
         """The stream ended: the final result of the utterance in progress, if any."""
@@ -77,16 +79,19 @@ class Recognition:
 
     def _final(self, utterance: Utterance) -> Result:
         self._interim_at = 0
-        return Result(self._transcribe(utterance), True, self._processed())
+        transcript = self._transcribe(utterance) or Transcript("")
+        return Result(transcript, True, self._processed())
 
     def _processed(self) -> float:
         return self._detector.seconds_processed
 
-    def _transcribe(self, utterance: Utterance) -> Transcript:
+    def _transcribe(self, utterance: Utterance, quick: bool = False) -> Transcript | None:
         options = self._options
         found = self._asr.transcribe(
-            utterance.audio, words=options.word_offsets, hotwords=options.hotwords
+            utterance.audio, words=options.word_offsets, hotwords=options.hotwords, quick=quick
         )
+        if found is None:
+            return None
         for word in found.words:  # utterance time -> stream time
             word.start_s += utterance.start_s
             word.end_s += utterance.start_s

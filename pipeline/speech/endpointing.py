@@ -74,11 +74,17 @@ class UtteranceDetector:
         self._frames_seen = 0
         self._utterance: list[np.ndarray] = []  # frames of the utterance in progress
         self._start_frame = 0
+        self._last_was_speech = False
 
     @property
     def active(self) -> bool:
         """True while inside an utterance."""
         return bool(self._utterance)
+
+    @property
+    def speaking(self) -> bool:
+        """Inside an utterance and its latest frame was speech (it is not ending right now)."""
+        return self.active and self._last_was_speech
 
     @property
     def seconds_processed(self) -> float:
@@ -111,6 +117,7 @@ class UtteranceDetector:
     def _step(self, frame: np.ndarray) -> Utterance | None:
         is_speech = self._vad.probability(frame) >= self._speech_p
         self._frames_seen += 1
+        self._last_was_speech = is_speech
         if not self.active:
             self._start_window.append((frame, is_speech))
             speech = sum(flag for _, flag in self._start_window)
