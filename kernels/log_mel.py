@@ -125,7 +125,8 @@ def _clamp_scale(out, chunk_max) -> None:
         floor = chunk_max[b].max() - np.float32(8.0)
         row = out[b, m]
         for t in range(row.size):
-            row[t] = (max(row[t], floor) + np.float32(4.0)) * np.float32(0.25)
+            value = row[t] if row[t] > floor else floor
+            row[t] = (value + np.float32(4.0)) * np.float32(0.25)
 
 
 def log_mel_features(audio: np.ndarray) -> np.ndarray:

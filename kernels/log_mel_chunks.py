@@ -33,6 +33,7 @@ _S1, _S2 = np.float32(np.sin(2 * np.pi / 5)), np.float32(np.sin(4 * np.pi / 5))
 
 @njit(fastmath=True, error_model="numpy", cache=True, inline="always")
 def _cmul(ar, ai, br, bi):
+    """(ar + i ai) (br + i bi) as (re, im)."""
     return ar * br - ai * bi, ar * bi + ai * br
 
 
@@ -199,8 +200,9 @@ def log_mel_chunks(audio, mean, scale, window, tw, first_bin, band_width, band_w
                 row = power[first_bin[m] + k]
                 for t in range(CHUNK):
                     acc[t] += w * row[t]
+            floor = np.float32(MEL_FLOOR)
             for t in range(CHUNK):
-                acc[t] = max(acc[t], np.float32(MEL_FLOOR))
+                acc[t] = acc[t] if acc[t] > floor else floor
             _log10_positive(acc, logs)
             out[b, m, first : first + valid] = logs[:valid]
         top[b, i] = out[b, :, first : first + valid].max()
