@@ -5,7 +5,9 @@ talks to it over gRPC with NVIDIA's riva.client, as the agent does. Prints table
 JSON: TTS and ASR real-time factors (busy seconds per second of audio, one call at a time),
 TTS delay to the first streamed chunk, and for each number of simultaneous callers (each
 streaming speech paced like a phone line) the delay from the end of a sentence to its final
-transcript. A level keeps real time when no call failed and the p95 delay is within budget.
+transcript, and the server's CPU time per call (fractions of a core: a figure that holds
+even on a busy machine). A level keeps real time when no call failed and the p95 delay is
+within budget.
 """
 
 import argparse
@@ -47,29 +49,33 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     console = Console()
     load_before = os.getloadavg()
     with contextlib.ExitStack() as stack:
-        address = args.server
+        address, pid = args.server, None
         if address is None:
             with console.status("starting switchboard speech-server (loading models)..."):
-                address = stack.enter_context(load.own_server(max_streams=max(levels)))
+                address, pid = stack.enter_context(load.own_server(max_streams=max(levels)))
         with console.status("TTS: synthesizing the caller sentences..."):
-            tts, audio = load.tts_figures(address, settings.tts.voice)
+            tts, audio = load.tts_figures(address, settings.tts.voice, pid)
         with console.status("ASR: recognizing them one at a time..."):
-            asr = load.asr_figures(address, audio)
+            asr = load.asr_figures(address, audio, pid)
         runs = []
         for streams in levels:
             with console.status(f"{streams} caller(s) at once, {args.sentences} sentences each..."):
-                runs.append(_level(load.calls(address, audio, streams, args.sentences), streams))
+                figures = load.calls(address, audio, streams, args.sentences, pid)
+                runs.append(_level(figures, streams))
             runs[-1]["real_time"] = not runs[-1]["errors"] and runs[-1]["p95_s"] <= args.budget
             if not runs[-1]["real_time"]:
                 break  # more callers only gets worse
     real_time = [r["streams"] for r in runs if r["real_time"]]
+    cpu = runs[-1]["server_cpu_per_call"]  # at the most callers measured
     result = {
         "server": args.server or "switchboard speech-server (started by the bench)",
-        "tts": {"rtf": tts["rtf"], "audio_s": tts["audio_s"], "first_chunk_s": _p(tts, 50)},
+        "tts": tts | {"first_chunk_s": _p(tts, 50)},
         "asr": asr,
         "budget_s": args.budget,
         "streams": runs,
         "max_real_time_streams": max(real_time, default=0),
+        # what the server's own CPU time says, whatever else ran on the machine
+        "calls_per_core_by_cpu": 1 / cpu if cpu else None,
         "machine": machine() | {"load_avg_before": load_before, "load_avg_after": os.getloadavg()},
     }
     _print(result)
@@ -87,6 +93,7 @@ def _level(figures: dict, streams: int) -> dict:
         "max_s": float(delays.max()) if delays.size else float("inf"),
         "interim_results": figures["interims"],
         "errors": figures["errors"],
+        "server_cpu_per_call": figures["cpu_per_call"],  # cores; None for --server
     }
 
 
@@ -101,14 +108,16 @@ def _print(result: dict) -> None:
         "Speech server: one call at a time",
         ["measure", "value"],
         [
-            ["ASR real-time factor (Recognize)", result["asr"]["rtf"]],
-            ["TTS real-time factor (Synthesize)", result["tts"]["rtf"]],
+            ["ASR real-time factor (Recognize), wall", result["asr"]["rtf"]],
+            ["ASR real-time factor, server CPU", _or_dash(result["asr"]["cpu_rtf"])],
+            ["TTS real-time factor (Synthesize), wall", result["tts"]["rtf"]],
+            ["TTS real-time factor, server CPU", _or_dash(result["tts"]["cpu_rtf"])],
             ["TTS first chunk, p50 s (SynthesizeOnline)", result["tts"]["first_chunk_s"]],
         ],
     )
     print_table(
         f"Callers at once (real time: p95 <= {result['budget_s']} s, no errors)",
-        ["streams", "p50 s", "p95 s", "max s", "interims", "errors", "real time"],
+        ["streams", "p50 s", "p95 s", "max s", "interims", "errors", "real time", "CPU/call"],
         [
             [
                 r["streams"],
@@ -118,8 +127,18 @@ def _print(result: dict) -> None:
                 r["interim_results"],
                 len(r["errors"]),
                 "yes" if r["real_time"] else "no",
+                _or_dash(r["server_cpu_per_call"]),
             ]
             for r in result["streams"]
         ],
     )
     print(f"streams kept in real time: {result['max_real_time_streams']}")
+    if result["calls_per_core_by_cpu"]:
+        print(
+            f"server CPU says: {result['calls_per_core_by_cpu']:.1f} calls per core "
+            "(its CPU time per call, at the most callers measured)"
+        )
+
+
+def _or_dash(value: float | None) -> float | str:
+    return "-" if value is None else value

@@ -14,6 +14,7 @@ import time
 from collections.abc import Iterator
 
 import grpc
+import psutil
 import riva.client
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
@@ -32,8 +33,8 @@ SENTENCES = (
 
 
 @contextlib.contextmanager
-def own_server(max_streams: int, timeout_s: float = 300) -> Iterator[str]:
-    """`switchboard speech-server` on a free local port, SERVING; yields its address."""
+def own_server(max_streams: int, timeout_s: float = 300) -> Iterator[tuple[str, int]]:
+    """`switchboard speech-server` on a free local port, SERVING; yields (address, pid)."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
@@ -43,7 +44,7 @@ def own_server(max_streams: int, timeout_s: float = 300) -> Iterator[str]:
     address = f"127.0.0.1:{port}"
     try:
         wait_serving(address, process, timeout_s)
-        yield address
+        yield address, process.pid
     finally:
         process.terminate()
         process.wait(30)
@@ -69,41 +70,57 @@ def clients(address: str) -> tuple[riva.client.ASRService, riva.client.SpeechSyn
     return riva.client.ASRService(auth), riva.client.SpeechSynthesisService(auth)
 
 
-def tts_figures(address: str, voice: str) -> tuple[dict, list[bytes]]:
+def tts_figures(address: str, voice: str, server_pid: int | None) -> tuple[dict, list[bytes]]:
     """Synthesize every sentence (16 kHz PCM): real-time factor and first-chunk delay.
 
     Also returns the audio, which the ASR measurements then use as caller speech."""
     _, tts = clients(address)
-    audio, busy_s, first_chunk_s = [], 0.0, []
+    with _busy(server_pid) as busy:
+        audio = [tts.synthesize(text, voice, sample_rate_hz=RATE).audio for text in SENTENCES]
+    first_chunk_s = []
     for text in SENTENCES:
-        started = time.perf_counter()
-        audio.append(tts.synthesize(text, voice, sample_rate_hz=RATE).audio)
-        busy_s += time.perf_counter() - started
         started = time.perf_counter()
         next(iter(tts.synthesize_online(f"{text} {text}", voice, sample_rate_hz=RATE)))
         first_chunk_s.append(time.perf_counter() - started)
-    spoken_s = sum(len(a) for a in audio) / 2 / RATE
-    figures = {"rtf": busy_s / spoken_s, "audio_s": spoken_s, "first_chunk_s": first_chunk_s}
-    return figures, audio
+    figures = _factors(busy, sum(len(a) for a in audio) / 2 / RATE)
+    return figures | {"first_chunk_s": first_chunk_s}, audio
 
 
-def asr_figures(address: str, audio: list[bytes]) -> dict:
+def asr_figures(address: str, audio: list[bytes], server_pid: int | None) -> dict:
     """Offline Recognize of each sentence, one at a time: real-time factor."""
     asr, _ = clients(address)
     config = riva.client.RecognitionConfig(
         encoding=riva.client.AudioEncoding.LINEAR_PCM, sample_rate_hertz=RATE, language_code="en-US"
     )
-    busy_s = 0.0
-    for clip in audio:
-        started = time.perf_counter()
-        asr.offline_recognize(clip, config)
-        busy_s += time.perf_counter() - started
-    spoken_s = sum(len(a) for a in audio) / 2 / RATE
-    return {"rtf": busy_s / spoken_s, "audio_s": spoken_s}
+    with _busy(server_pid) as busy:
+        for clip in audio:
+            asr.offline_recognize(clip, config)
+    return _factors(busy, sum(len(a) for a in audio) / 2 / RATE)
 
 
-def calls(address: str, audio: list[bytes], streams: int, sentences: int) -> dict:
-    """`streams` callers at once, each saying `sentences` sentences in real time."""
+@contextlib.contextmanager
+def _busy(server_pid: int | None) -> Iterator[dict]:
+    """Wall and server CPU seconds spent inside the block."""
+    server = psutil.Process(server_pid) if server_pid else None
+    spent: dict = {}
+    cpu, wall = _cpu_s(server), time.perf_counter()
+    yield spent
+    spent["wall_s"] = time.perf_counter() - wall
+    spent["cpu_s"] = _cpu_s(server) - cpu if server else None
+
+
+def _factors(busy: dict, audio_s: float) -> dict:
+    """Real-time factors: wall seconds, and server CPU seconds, per second of audio."""
+    cpu_rtf = busy["cpu_s"] / audio_s if busy["cpu_s"] is not None else None
+    return {"rtf": busy["wall_s"] / audio_s, "cpu_rtf": cpu_rtf, "audio_s": audio_s}
+
+
+def calls(
+    address: str, audio: list[bytes], streams: int, sentences: int, server_pid: int | None = None
+) -> dict:
+    """`streams` callers at once, each saying `sentences` sentences in real time.
+
+    With the server's pid, also the CPU it used: seconds of CPU per second of one call."""
     results: list[dict] = [{} for _ in range(streams)]
     start = threading.Barrier(streams)
 
@@ -112,12 +129,16 @@ def calls(address: str, audio: list[bytes], streams: int, sentences: int) -> dic
         start.wait()
         results[index] = one_call(address, said)
 
+    server = psutil.Process(server_pid) if server_pid else None
+    cpu_before, started = _cpu_s(server), time.monotonic()
     threads = [threading.Thread(target=caller, args=(i,)) for i in range(streams)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    call_s = (time.monotonic() - started) * streams
     return {
+        "cpu_per_call": (_cpu_s(server) - cpu_before) / call_s if server else None,
         "delays_s": [d for r in results for d in r["delays_s"]],
         "errors": [r["error"] for r in results if r["error"]],
         "interims": sum(r["interims"] for r in results),
@@ -167,6 +188,13 @@ def one_call(address: str, said: list[bytes]) -> dict:
     else:  # endpointing split or merged sentences: the first final after each end
         delays = [min([t - end for t in finals if t >= end], default=float("inf")) for end in ends]
     return {"delays_s": delays, "error": error, "interims": interims}
+
+
+def _cpu_s(process: psutil.Process | None) -> float:
+    if process is None:
+        return 0.0
+    times = process.cpu_times()
+    return times.user + times.system
 
 
 def _pieces(data: bytes, size: int) -> list[bytes]:

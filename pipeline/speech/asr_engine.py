@@ -12,8 +12,9 @@ goes through faster-whisper's standard 30 s path instead.
 One model serves every stream, with `workers` single-threaded decoders that run calls in
 parallel (CTranslate2 queues the rest). Single-threaded on purpose: on a CPU shared with other
 processes, OpenMP threads that wait for each other at every layer stall for seconds, while
-one thread per decode just runs slower. `busy` says whether every decoder is taken, so
-optional work (interim results) can wait instead of delaying final results.
+one thread per decode just runs slower. `spare` says whether a decoder would still be free
+for a final result after one more call, so optional work (interim results) can wait instead
+of delaying final results.
 """
 
 import logging
@@ -81,9 +82,9 @@ class WhisperEngine:
         self._running = 0
 
     @property
-    def busy(self) -> bool:
-        """True while every decoder is taken."""
-        return self._running >= self.workers
+    def spare(self) -> bool:
+        """True when nothing runs, or one more call would still leave a decoder free."""
+        return self._running == 0 or self._running + 1 < self.workers
 
     def transcribe(
         self,

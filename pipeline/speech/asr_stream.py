@@ -3,9 +3,9 @@
 In: the validated request settings and audio bytes, chunk by chunk. Out: results with a
 transcript, `is_final`, and `audio_processed`. Each utterance found by endpointing gets
 exactly one final result (also when the stream closes mid-utterance); while an utterance
-goes on, interim results follow as new audio arrives, but only when Whisper is otherwise idle
-and at most one per twice the time the last one took, so interims never delay anyone's final
-result and never take more than half of a stream's real time.
+goes on, interim results follow as new audio arrives, but only when Whisper has a decoder to
+spare and at most one per twice the time the last one took, so interims do not delay anyone's
+final result and never take more than half of a stream's real time.
 """
 
 import re
@@ -59,7 +59,7 @@ class Recognition:
         for utterance in self._detector.feed(self._decoder.decode(data)):
             yield self._final(utterance)
         # an interim while the speaker pauses would only delay the final that may be coming
-        if self._options.interim_results and self._detector.speaking and not self._asr.busy:
+        if self._options.interim_results and self._detector.speaking and self._asr.spare:
             current = self._detector.current()
             wait_s = max(INTERIM_EVERY_S, 2 * self._interim_cost)
             if current.audio.size - self._interim_at >= wait_s * RATE:
