@@ -13,6 +13,7 @@ $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
+	# dev includes the llm extra: llama-cpp-python compiles llama.cpp here (about 6 minutes).
 	$(BIN)/pip install --quiet -e '.[dev,torch]'
 	$(BIN)/pip check
 	touch $@
@@ -25,9 +26,10 @@ test: venv lint
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
+# One simulated phone call to the agent, all on CPU; DEMO_ARGS="--json call.json" or
+# DEMO_ARGS=--interactive (talk to it from a browser at http://localhost:7860).
 demo: venv
-	@echo "make demo: the CPU-mode demo call arrives with the agent issue; nothing to run yet."
-	@exit 1
+	$(BIN)/switchboard demo $(DEMO_ARGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache

@@ -16,6 +16,9 @@ COMMAND_MODULES = (
     "pipeline.turn.command",
     "pipeline.triton.command",
     "pipeline.bench.command",
+    "pipeline.llm_server.command",
+    "pipeline.serve.command",
+    "pipeline.demo.command",
 )
 
 

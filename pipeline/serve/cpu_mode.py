@@ -1,0 +1,52 @@
+"""What `serve --cpu` runs beside the agent: the CPU speech server and the CPU LLM server.
+
+In: settings. Out: the two Child specs (command, health probe, how to run it by hand) and
+settings whose asr/tts/llm endpoints point at them. The turn engine needs no child: it runs
+inside the agent process (turn.engine=local).
+"""
+
+from pathlib import Path
+
+from pipeline.agent.endpoints import grpc_serving, llm_problem
+from pipeline.serve.supervisor import Child
+from pipeline.settings import Settings
+
+
+def _local(host: str) -> str:
+    """Where to connect to a server that listens on `host`."""
+    return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def cpu_children(settings: Settings, log_dir: Path) -> tuple[list[Child], Settings]:
+    speech, llm = settings.speech_server, settings.llm_server
+    speech_address = f"{_local(speech.host)}:{speech.port}"
+    llm_url = f"http://{_local(llm.host)}:{llm.port}/v1"
+    children = [
+        Child(
+            name="speech-server",
+            args=["speech-server", "--host", speech.host, "--port", str(speech.port)],
+            healthy=lambda: grpc_serving(speech_address, timeout_s=1.0) and "loading models",
+            hint=f"switchboard speech-server --port {speech.port}",
+            log_path=log_dir / "speech-server.log",
+        ),
+        Child(
+            name="llm-server",
+            args=["llm-server", "--host", llm.host, "--port", str(llm.port)],
+            healthy=lambda: llm_problem(llm_url, "none", llm.model_alias) and "loading model",
+            hint=f"switchboard llm-server --port {llm.port}",
+            log_path=log_dir / "llm-server.log",
+        ),
+    ]
+    local = settings.model_copy(
+        update={
+            "asr": settings.asr.model_copy(
+                update={"server": speech_address, "model": speech.asr_model, "use_ssl": False}
+            ),
+            "tts": settings.tts.model_copy(
+                update={"server": speech_address, "voice": speech.voice, "use_ssl": False}
+            ),
+            "llm": settings.llm.model_copy(update={"base_url": llm_url, "model": llm.model_alias}),
+            "turn": settings.turn.model_copy(update={"engine": "local"}),
+        }
+    )
+    return children, local
