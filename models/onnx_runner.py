@@ -39,6 +39,6 @@ class OnnxRunner:
         )
 
     def score(self, clips: np.ndarray) -> np.ndarray:
-        features = log_mel_features_exact(clips)
+        features = log_mel_features_exact(clips, workers=self.threads)
         (logits,) = self._session.run(None, {INPUT_NAME: features})
         return np.asarray(logits, dtype=np.float32).reshape(-1)

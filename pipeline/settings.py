@@ -64,6 +64,9 @@ class TurnSettings(_Section):
     # When the model cannot answer in time: wait for Pipecat's silence timeout (stop_secs),
     # or treat the turn as complete at once (what VAD-only turn ending does).
     fallback: Literal["silence_timeout", "complete"] = "silence_timeout"
+    # CPU only: inference workers sharing one model copy, and intra-op threads per worker
+    # (default: the physical cores divided among the workers).
+    workers: int = Field(1, ge=1, le=64)
     cpu_threads: int | None = Field(None, ge=1)
     triton_url: str = Field("localhost:8001", pattern=r"^[^\s:]+:\d{1,5}$")
     # engine=triton: how long Triton may take to answer one turn before that turn goes to

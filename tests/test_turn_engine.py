@@ -101,3 +101,15 @@ def test_safe_from_many_event_loops_in_many_threads(engine):
         t.join(timeout=60)
     assert len(results) == 4
     assert max(abs(p - expected) for p in results) <= 1e-3
+
+
+async def test_several_cpu_workers_share_one_session_and_agree(runner, engine):
+    clips = list(turn_clips().values())
+    two_workers = BatchingTurnEngine(runner, max_batch=2, workers=2, deadline_ms=120_000)
+    try:
+        spread = await asyncio.gather(*(two_workers.submit(a, r) for a, r in clips))
+    finally:
+        two_workers.close()
+    single = await asyncio.gather(*(engine.submit(a, r) for a, r in clips))
+    assert spread == single
+    assert two_workers.clips == len(clips)

@@ -3,7 +3,9 @@
 `await engine.submit(audio, sample_rate)` → probability that the turn is complete. Safe from
 any thread and any event loop. Requests wait in a bounded queue; one worker thread takes
 whatever is waiting (up to `max_batch`, waiting at most `max_wait_ms` for more), prepares the
-clips, and scores them in one call to the runner. A full queue fails at once with
+clips, and scores them in one call to the runner. On a CPU, `workers` > 1 runs that many such
+workers over the same runner (one model copy; ONNX Runtime sessions are thread-safe), each with
+a share of the cores. A full queue fails at once with
 `TurnEngineOverloaded`; requests whose caller gave up (cancelled, or older than `deadline_ms`)
 are dropped without being scored.
 """
@@ -53,6 +55,7 @@ class BatchingTurnEngine:
         max_wait_ms: float = 2.0,
         queue_size: int = 1024,
         deadline_ms: float = 1500.0,
+        workers: int = 1,
     ) -> None:
         self.runner = runner
         self.name = f"local-{runner.device}"
@@ -62,10 +65,15 @@ class BatchingTurnEngine:
         self._queue: queue.Queue[_Request | None] = queue.Queue(maxsize=queue_size)
         self.batches = 0  # model calls made, for benchmarks and logs
         self.clips = 0
+        self._count_lock = threading.Lock()
         self.ready = threading.Event()  # set once the warm-up batch has run
-        self._thread = threading.Thread(target=self._work, name=f"smart-turn-{self.name}")
-        self._thread.daemon = True
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._work, args=(i,), name=f"smart-turn-{self.name}-{i}")
+            for i in range(workers)
+        ]
+        for thread in self._threads:
+            thread.daemon = True
+            thread.start()
 
     async def submit(
         self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
@@ -98,17 +106,20 @@ class BatchingTurnEngine:
 
     def close(self) -> None:
         """Stop the worker after the requests already queued."""
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        for _ in self._threads:
+            self._queue.put(None)
+        for thread in self._threads:
+            thread.join(timeout=30)
 
     def wait_ready(self, timeout: float | None = None) -> bool:
         """Block until the model is loaded and compiled (or `timeout` seconds pass)."""
         return self.ready.wait(timeout)
 
-    def _work(self) -> None:
-        # Warm up first (JIT compilation, lazy allocations), so the first calls do not pay.
-        self.runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))
-        self.ready.set()
+    def _work(self, index: int) -> None:
+        if index == 0:  # warm up once (JIT compilation, lazy allocations) before any request
+            self.runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))
+            self.ready.set()
+        self.ready.wait()
         while (batch := self._next_batch()) is not None:
             live = [r for r in batch if self._still_wanted(r)]
             if live:
@@ -151,8 +162,9 @@ class BatchingTurnEngine:
             for request in batch:
                 request.future.set_exception(exc)
             return
-        self.batches += 1
-        self.clips += len(batch)
+        with self._count_lock:
+            self.batches += 1
+            self.clips += len(batch)
         TURN_BATCH_SIZE.labels(self.name).observe(len(batch))
         TURN_REQUESTS.labels(self.name, "scored").inc(len(batch))
         now = time.monotonic()

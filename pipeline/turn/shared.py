@@ -47,15 +47,19 @@ def build_engine(settings: TurnSettings) -> TurnEngine:
 
 def build_local_engine(settings: TurnSettings) -> BatchingTurnEngine:
     """A new in-process engine on the device the settings choose (auto: CUDA if present)."""
+    from models.onnx_runner import default_threads
     from models.runner import create_runner
 
-    runner = create_runner(settings.device, settings.model_path, settings.cpu_threads)
+    threads = settings.cpu_threads or max(1, default_threads() // settings.workers)
+    runner = create_runner(settings.device, settings.model_path, threads)
+    workers = settings.workers if runner.device == "cpu" else 1
     return BatchingTurnEngine(
         runner,
         max_batch=settings.max_batch,
         max_wait_ms=settings.max_wait_ms,
         queue_size=settings.queue_size,
         deadline_ms=settings.deadline_ms,
+        workers=workers,
     )
 
 
