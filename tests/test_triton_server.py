@@ -77,10 +77,10 @@ def _infer(client: triton_grpc.InferenceServerClient, data: np.ndarray, dtype: s
     ids=["wrong-dtype", "short", "long", "empty-batch", "batch-too-large"],
 )
 def test_bad_requests_get_triton_errors_and_the_server_carries_on(
-    turn_server,
+    turn_server,  # noqa: F811
     data,
     dtype,
-    says,  # noqa: F811
+    says,
 ):
     with triton_grpc.InferenceServerClient(turn_server.url) as client:
         with pytest.raises(InferenceServerException) as caught:

@@ -1,27 +1,34 @@
-"""`switchboard bench turn`: stock Pipecat's per-call Smart Turn against our shared engine.
+"""`switchboard bench turn`: stock Pipecat's per-call Smart Turn against our shared engines.
 
-Same audio, same number of calls, one run. Each engine is measured in its own fresh worker
-process (spawned by this run) so their memory figures stay apart. Prints a table and writes
-JSON: per engine throughput_per_s, p50_ms, p99_ms, rss_mb; ratios against stock
-(throughput: ours/stock, p99: stock/ours, rss: stock/ours); the largest probability difference.
+Same audio, same number of calls, one run. Engines: stock (Pipecat's per-call analyzer), local
+(the in-process shared engine), triton (the same analyzer on the Triton client, served by a
+`switchboard turn-server` this run starts, or the Triton at --triton-url). Each is measured in
+its own fresh worker process (spawned by this run) so their memory figures stay apart. Prints a
+table and writes JSON: per engine throughput_per_s, p50_ms, p99_ms, rss_mb (triton also
+mean_batch, batch_sizes, server_rss_mb); per engine ratios against stock (throughput:
+ours/stock, p99: stock/ours, rss: stock/ours) and the largest probability difference.
 """
 
 import argparse
+import contextlib
 import multiprocessing
 
 import numpy as np
 
 from pipeline.settings import Settings
 
-ENGINES = ("stock", "local")
+ENGINES = ("stock", "local", "triton")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
-    parser = subparsers.add_parser("turn", help="Smart Turn: stock Pipecat vs the shared engine")
+    parser = subparsers.add_parser("turn", help="Smart Turn: stock Pipecat vs the shared engines")
     parser.add_argument("--calls", default="32", help="concurrent calls, or a list: 1,8,32")
     parser.add_argument("--rounds", type=int, default=4, help="turns each call asks about")
     parser.add_argument("--device", choices=["cpu", "cuda"], default="cpu", help="our engine's")
     parser.add_argument("--engine", default="stock,local", help=f"any of {','.join(ENGINES)}")
+    parser.add_argument(
+        "--triton-url", help="host:port of a running Triton for `triton` (default: start one)"
+    )
     parser.add_argument("--sample-rate", type=int, default=16000, choices=[8000, 16000])
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--plot", help="PNG of latency against calls, per engine")
@@ -33,6 +40,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from pipeline.bench.caller_audio import caller_turns
     from pipeline.bench.report import machine, write_json
+    from pipeline.bench.turn_triton import turn_server
 
     engines = [e for e in args.engine.split(",") if e]
     unknown = set(engines) - set(ENGINES)
@@ -43,12 +51,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     with console.status("synthesizing caller turns with piper..."):
         clips = caller_turns(args.sample_rate)
     runs = []
-    for calls in calls_list:
-        phases = {}
-        for engine in engines:
-            with console.status(f"{engine}: {calls} calls x {args.rounds} turns..."):
-                phases[engine] = _measure(engine, args, calls, clips)
-        runs.append(_summarize(calls, phases))
+    with contextlib.ExitStack() as stack:
+        server = None
+        if "triton" in engines and not args.triton_url:
+            with console.status("starting turn-server (Triton)...") as status:
+                server = stack.enter_context(turn_server(args.device, status.update))
+        triton = (args.triton_url or server.url, server) if "triton" in engines else None
+        for calls in calls_list:
+            phases = {}
+            for engine in engines:
+                with console.status(f"{engine}: {calls} calls x {args.rounds} turns..."):
+                    phases[engine] = _measure(engine, args, calls, clips, triton)
+            runs.append(_summarize(calls, phases))
     _print(runs)
     result = {"device": args.device, "sample_rate": args.sample_rate, "rounds": args.rounds}
     write_json(args.json, {**result, "machine": machine(), "runs": runs})
@@ -59,38 +73,53 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _measure(engine: str, args: argparse.Namespace, calls: int, clips: list) -> dict:
+def _measure(engine: str, args: argparse.Namespace, calls: int, clips: list, triton) -> dict:
     from pipeline.bench.turn_load import run_phase
+    from pipeline.bench.turn_triton import measured
 
+    url = triton[0] if engine == "triton" else None
+    job = (engine, args.device, calls, args.rounds, clips, args.sample_rate, url)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
-        return pool.apply(
-            run_phase, (engine, args.device, calls, args.rounds, clips, args.sample_rate)
-        )
+        if engine != "triton":
+            return pool.apply(run_phase, job)
+        return measured(lambda: pool.apply(run_phase, job), *triton)
 
 
 def _summarize(calls: int, phases: dict[str, dict]) -> dict:
     from pipeline.bench.report import percentile_ms
 
-    engines = {
-        name: {
+    engines = {}
+    for name, p in phases.items():
+        engines[name] = {
             "throughput_per_s": len(p["latencies"]) / p["wall_s"],
             "p50_ms": percentile_ms(p["latencies"], 50),
             "p99_ms": percentile_ms(p["latencies"], 99),
             "rss_mb": p["rss_mb"],
             "rss_idle_mb": p["rss_idle_mb"],
         }
-        for name, p in phases.items()
-    }
+        for key in ("mean_batch", "batch_sizes", "server_rss_mb"):
+            if key in p:
+                engines[name][key] = p[key]
     run: dict = {"calls": calls, "engines": engines}
-    if "stock" in phases and "local" in phases:
-        stock, ours = engines["stock"], engines["local"]
+    if "stock" in phases:
+        stock = engines["stock"]
+        ours = [name for name in engines if name != "stock"]
         run["ratios"] = {
-            "throughput": ours["throughput_per_s"] / stock["throughput_per_s"],
-            "p99": stock["p99_ms"] / ours["p99_ms"],
-            "rss": stock["rss_mb"] / ours["rss_mb"],
+            name: {
+                "throughput": engines[name]["throughput_per_s"] / stock["throughput_per_s"],
+                "p99": stock["p99_ms"] / engines[name]["p99_ms"],
+                "rss": stock["rss_mb"] / engines[name]["rss_mb"],
+            }
+            for name in ours
         }
-        diff = np.subtract(phases["stock"]["probabilities"], phases["local"]["probabilities"])
-        run["max_probability_diff"] = float(np.abs(diff).max())
+        run["max_probability_diff"] = {
+            name: float(
+                np.abs(
+                    np.subtract(phases["stock"]["probabilities"], phases[name]["probabilities"])
+                ).max()
+            )
+            for name in ours
+        }
     return run
 
 
@@ -103,13 +132,17 @@ def _print(runs: list[dict]) -> None:
             rows.append(
                 [name, run["calls"], e["throughput_per_s"], e["p50_ms"], e["p99_ms"], e["rss_mb"]]
             )
-        if "ratios" in run:
-            r = run["ratios"]
-            rows.append(["ratio", run["calls"], r["throughput"], "", r["p99"], r["rss"]])
+        for name, r in run.get("ratios", {}).items():
+            rows.append([f"{name}/stock", run["calls"], r["throughput"], "", r["p99"], r["rss"]])
     columns = ["engine", "calls", "clips/s", "p50 ms", "p99 ms", "RSS MB"]
     print_table("Smart Turn under load (ratios: ours vs stock)", columns, rows)
     for run in runs:
-        if "max_probability_diff" in run:
+        for name, diff in run.get("max_probability_diff", {}).items():
+            print(f"calls={run['calls']}: max |p_stock - p_{name}| = {diff:.2e}")
+        triton = run["engines"].get("triton", {})
+        if "batch_sizes" in triton:
             print(
-                f"calls={run['calls']}: max |p_stock - p_ours| = {run['max_probability_diff']:.2e}"
+                f"calls={run['calls']}: Triton formed batches {triton['batch_sizes']} "
+                f"(size: executions), mean {triton['mean_batch']:.1f}; "
+                f"server RSS {triton.get('server_rss_mb', float('nan')):.0f} MB"
             )

@@ -2,7 +2,8 @@
 
 Runs inside a fresh worker process per engine (so memory figures don't bleed between
 engines). Each call owns a turn analyzer (stock: Pipecat's LocalSmartTurnAnalyzerV3, one ONNX
-session and thread per call; ours: SharedSmartTurnAnalyzer on the process-wide engine), feeds
+session and thread per call; local: SharedSmartTurnAnalyzer on the process-wide engine; triton:
+the same analyzer on the Triton client, one gRPC channel for all calls), feeds
 it a turn's audio in 20 ms frames as Pipecat's transport would, asks `analyze_end_of_turn()`,
 and repeats. Out: per-request latencies, probabilities in (call, round) order, RSS.
 """
@@ -16,7 +17,7 @@ import psutil
 FRAME_MS = 20
 
 
-def _make_analyzer(engine: str, device: str, sample_rate: int):
+def _make_analyzer(engine: str, device: str, sample_rate: int, triton_url: str | None):
     if engine == "stock":
         from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 
@@ -26,6 +27,15 @@ def _make_analyzer(engine: str, device: str, sample_rate: int):
         from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
         settings = TurnSettings(device=device, deadline_ms=600_000)  # measure, never fall back
+        if engine == "triton":  # the agent side only: no in-process backup model
+            settings = settings.model_copy(
+                update={
+                    "engine": "triton",
+                    "triton_url": triton_url,
+                    "triton_timeout_ms": 600_000,
+                    "triton_failover": "fallback",
+                }
+            )
         analyzer = SharedSmartTurnAnalyzer(settings=settings)
     analyzer.set_sample_rate(sample_rate)
     return analyzer
@@ -52,12 +62,19 @@ async def _load(analyzers, clips, rounds, sample_rate):
 
 
 def run_phase(
-    engine: str, device: str, calls: int, rounds: int, clips: list[np.ndarray], sample_rate: int
+    engine: str,
+    device: str,
+    calls: int,
+    rounds: int,
+    clips: list[np.ndarray],
+    sample_rate: int,
+    triton_url: str | None = None,
 ) -> dict:
-    """Measure one engine; returns latencies (s), probabilities, wall time, RSS (MB)."""
+    """Measure one engine (for "triton": the Triton at `triton_url`); returns latencies (s),
+    probabilities, wall time, RSS (MB) of this process."""
     process = psutil.Process()
     rss_idle = process.memory_info().rss
-    analyzers = [_make_analyzer(engine, device, sample_rate) for _ in range(calls)]
+    analyzers = [_make_analyzer(engine, device, sample_rate, triton_url) for _ in range(calls)]
     asyncio.run(_load(analyzers, clips, 1, sample_rate))  # warm-up: JIT, sessions, threads
     started = time.perf_counter()
     results = asyncio.run(_load(analyzers, clips, rounds, sample_rate))

@@ -1,0 +1,48 @@
+"""The Triton phase of `switchboard bench turn`: a turn-server to measure, and what it did.
+
+`turn_server(device, progress)` starts `switchboard turn-server` on free local ports for the
+run and stops it afterwards. `measured(phase, url, server)` runs one load phase and adds what
+Triton reports: the batch sizes its dynamic batcher formed (model executions by batch size,
+from Triton's statistics, the phase's warm-up round included), the mean batch, and the
+server's memory (all its processes) when we started it.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from pipeline.triton.process import TurnServerProcess, batch_sizes
+
+
+@contextmanager
+def turn_server(device: str, progress: Callable[[str], None]) -> Iterator[TurnServerProcess]:
+    server = TurnServerProcess(device=device)
+    took = server.start(progress)
+    progress(f"turn-server ready in {took:.1f} s at {server.url}")
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+def measured(phase: Callable[[], dict], url: str, server: TurnServerProcess | None = None) -> dict:
+    before = _batch_sizes(url)
+    result = phase()
+    after = _batch_sizes(url)
+    if before is not None and after is not None:
+        formed = {size: n - before.get(size, 0) for size, n in sorted(after.items())}
+        formed = {size: n for size, n in formed.items() if n > 0}
+        executions = sum(formed.values())
+        requests = sum(size * n for size, n in formed.items())
+        result["batch_sizes"] = formed
+        result["mean_batch"] = requests / executions if executions else float("nan")
+    if server is not None:
+        result["server_rss_mb"] = server.rss_mb()
+    return result
+
+
+def _batch_sizes(url: str) -> dict[int, int] | None:
+    """None when the Triton at `url` keeps its statistics to itself (another site's Triton)."""
+    try:
+        return batch_sizes(url)
+    except Exception:  # noqa: BLE001 - statistics are a bonus; the phase's figures stand alone
+        return None
