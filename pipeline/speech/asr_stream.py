@@ -60,9 +60,9 @@ class Recognition:
             yield self._final(utterance)
         # an interim while the speaker pauses would only delay the final that may be coming
         if self._options.interim_results and self._detector.speaking and self._asr.spare:
-            current = self._detector.current()
             wait_s = max(INTERIM_EVERY_S, 2 * self._interim_cost)
-            if current.audio.size - self._interim_at >= wait_s * RATE:
+            if self._detector.samples - self._interim_at >= wait_s * RATE:
+                current = self._detector.current()
                 self._interim_at = current.audio.size
                 started = time.perf_counter()
                 transcript = self._transcribe(current, quick=True)
@@ -71,8 +71,9 @@ class Recognition:
                     yield Result(transcript, False, self._processed())
 
     def finish(self) -> Iterator[Result]:
-        """The stream ended: the final result of the utterance in progress, if any."""
-        self._detector.feed(self._decoder.flush())
+        """The stream ended: the final results still to come, if any."""
+        for utterance in self._detector.feed(self._decoder.flush()):
+            yield self._final(utterance)
         utterance = self._detector.finish()
         if utterance is not None:
             yield self._final(utterance)

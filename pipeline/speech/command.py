@@ -54,4 +54,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    return serve(server_settings)
+    try:
+        return serve(server_settings)
+    except OSError as exc:
+        print(f"switchboard speech-server: {exc}", file=sys.stderr)
+        return 1

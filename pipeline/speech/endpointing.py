@@ -87,6 +87,11 @@ class UtteranceDetector:
         return self.active and self._last_was_speech
 
     @property
+    def samples(self) -> int:
+        """Length of the utterance in progress so far."""
+        return len(self._utterance) * FRAME
+
+    @property
     def seconds_processed(self) -> float:
         return self._frames_seen * FRAME / RATE
 

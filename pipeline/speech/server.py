@@ -53,6 +53,7 @@ def start(settings: SpeechServerSettings) -> RunningServer:
         options=[
             ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
             ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+            ("grpc.so_reuseport", 0),  # a second server on the same port fails, not shares
         ],
     )
     engines = Engines()
@@ -68,9 +69,10 @@ def start(settings: SpeechServerSettings) -> RunningServer:
         TtsServicer(engines, slots, settings.max_text_chars), server
     )
     address = f"{settings.host}:{settings.port}"
-    port = server.add_insecure_port(address)
-    if port == 0:
-        raise OSError(f"cannot listen on {address} (in use?)")
+    try:
+        port = server.add_insecure_port(address)
+    except RuntimeError as exc:  # grpc's "Failed to bind"
+        raise OSError(f"cannot listen on {address}: is the port in use?") from exc
     server.start()
     logger.info("speech-server listening on %s:%d, loading models", settings.host, port)
 
