@@ -76,6 +76,13 @@ def test_synthesize_online_streams_sentence_chunks(clients):
     assert all(len(r.audio) > 16000 for r in responses)
 
 
+def test_synthesize_online_speaks_every_request_of_one_stream(clients):
+    """The pinned client's SynthesizeOnline is bidirectional: several texts, one stream."""
+    _, tts = clients
+    responses = list(tts.synthesize_online(["Hello there.", "Goodbye now."], VOICE))
+    assert len(responses) == 2 and all(len(r.audio) > 22050 for r in responses)
+
+
 def test_round_trip_word_error_rate(speech_server, clients):  # noqa: F811
     asr, _ = clients
     heard = []

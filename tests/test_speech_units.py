@@ -153,3 +153,12 @@ def test_nonsense_endpointing_is_refused():
 def test_plain_text_is_riva_without_punctuation():
     assert plain_text(" Ever tried. Ever failed, no matter!") == "ever tried ever failed no matter"
     assert plain_text("I'm on the e-mail.") == "i'm on the e-mail"
+
+
+def test_server_names_match_what_the_agent_asks_for():
+    """The agent's defaults (asr.model, tts.voice) name what the speech server serves."""
+    from pipeline.settings import load_settings
+
+    settings = load_settings()
+    assert settings.speech_server.asr_model == settings.asr.model
+    assert settings.speech_server.voice == settings.tts.voice

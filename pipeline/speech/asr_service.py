@@ -7,6 +7,7 @@ one of the server's stream slots while it runs.
 
 from collections.abc import Iterable, Iterator
 
+import grpc
 from riva.client.proto import riva_asr_pb2 as rasr
 from riva.client.proto import riva_asr_pb2_grpc
 
@@ -58,7 +59,9 @@ class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
         self._slots = slots
 
     def StreamingRecognize(
-        self, request_iterator: Iterable[rasr.StreamingRecognizeRequest], context
+        self,
+        request_iterator: Iterable[rasr.StreamingRecognizeRequest],
+        context: grpc.ServicerContext,
     ) -> Iterator[rasr.StreamingRecognizeResponse]:
         """First request: streaming_config. Then audio_content chunks until the client closes."""
         with abort_on_error(context, "StreamingRecognize"):
@@ -83,7 +86,9 @@ class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
                 for result in recognition.finish():
                     yield to_streaming_response(result)
 
-    def Recognize(self, request: rasr.RecognizeRequest, context) -> rasr.RecognizeResponse:
+    def Recognize(
+        self, request: rasr.RecognizeRequest, context: grpc.ServicerContext
+    ) -> rasr.RecognizeResponse:
         """The whole audio at once (raw samples as configured, or a WAV file)."""
         with abort_on_error(context, "Recognize"):
             engines = self._engines.get()
@@ -97,7 +102,7 @@ class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
         return rasr.RecognizeResponse()  # reached only when the client has gone away
 
     def GetRivaSpeechRecognitionConfig(
-        self, request: rasr.RivaSpeechRecognitionConfigRequest, context
+        self, request: rasr.RivaSpeechRecognitionConfigRequest, context: grpc.ServicerContext
     ) -> rasr.RivaSpeechRecognitionConfigResponse:
         with abort_on_error(context, "GetRivaSpeechRecognitionConfig"):
             model = self._engines.get().asr_model

@@ -35,7 +35,9 @@ class TtsServicer(riva_tts_pb2_grpc.RivaSpeechSynthesisServicer):
         self._slots = slots
         self._max_text_chars = max_text_chars
 
-    def Synthesize(self, request: rtts.SynthesizeSpeechRequest, context):
+    def Synthesize(
+        self, request: rtts.SynthesizeSpeechRequest, context: grpc.ServicerContext
+    ) -> rtts.SynthesizeSpeechResponse:
         with abort_on_error(context, "Synthesize"):
             tts = self._engines.get().tts
             with self._slots.hold("Synthesize", context):
@@ -48,7 +50,9 @@ class TtsServicer(riva_tts_pb2_grpc.RivaSpeechSynthesisServicer):
         return rtts.SynthesizeSpeechResponse()  # only when the client has gone away
 
     def SynthesizeOnline(
-        self, request_iterator: Iterable[rtts.SynthesizeSpeechRequest], context
+        self,
+        request_iterator: Iterable[rtts.SynthesizeSpeechRequest],
+        context: grpc.ServicerContext,
     ) -> Iterator[rtts.SynthesizeSpeechResponse]:
         with abort_on_error(context, "SynthesizeOnline"):
             tts = self._engines.get().tts
@@ -58,7 +62,9 @@ class TtsServicer(riva_tts_pb2_grpc.RivaSpeechSynthesisServicer):
                     for chunk in self._speak(tts, speech):
                         yield rtts.SynthesizeSpeechResponse(audio=chunk)
 
-    def GetRivaSynthesisConfig(self, request: rtts.RivaSynthesisConfigRequest, context):
+    def GetRivaSynthesisConfig(
+        self, request: rtts.RivaSynthesisConfigRequest, context: grpc.ServicerContext
+    ) -> rtts.RivaSynthesisConfigResponse:
         with abort_on_error(context, "GetRivaSynthesisConfig"):
             tts = self._engines.get().tts
             if request.model_name and request.model_name != tts.model_name:
