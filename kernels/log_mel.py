@@ -16,66 +16,22 @@ This module holds the tables (window, mel filterbank, FFT twiddles) and the per-
 import numpy as np
 from numba import njit, prange
 
-from kernels.log_mel_chunks import (
-    CHUNK,
+from kernels.log_mel_chunks import CHUNK, RADICES, log_mel_chunks
+from kernels.mel_tables import (
     HOP,
     MEL_FLOOR,
     N_BINS,
     N_FFT,
     N_MELS,
-    RADICES,
-    log_mel_chunks,
+    NORM_EPS,
+    SAMPLE_RATE,
+    hann_window,
+    mel_bands,
+    mel_filters,
 )
 
 __all__ = ["HOP", "MEL_FLOOR", "N_BINS", "N_FFT", "N_MELS", "NORM_EPS", "SAMPLE_RATE"]
 __all__ += ["hann_window", "log_mel_features", "mel_bands", "mel_filters", "twiddles"]
-
-SAMPLE_RATE = 16000
-NORM_EPS = 1e-7
-
-
-def hann_window() -> np.ndarray:
-    """Periodic Hann window of N_FFT points (torch.hann_window), float64 [400]."""
-    return 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(N_FFT) / N_FFT)
-
-
-def _hz_to_mel(hz: np.ndarray) -> np.ndarray:
-    """Slaney mel scale: linear below 1 kHz, logarithmic above."""
-    hz = np.asarray(hz, dtype=np.float64)
-    log_part = 15.0 + np.log(np.maximum(hz, 1e-30) / 1000.0) * (27.0 / np.log(6.4))
-    return np.where(hz >= 1000.0, log_part, 3.0 * hz / 200.0)
-
-
-def _mel_to_hz(mel: np.ndarray) -> np.ndarray:
-    log_part = 1000.0 * np.exp((np.log(6.4) / 27.0) * (mel - 15.0))
-    return np.where(mel >= 15.0, log_part, 200.0 * mel / 3.0)
-
-
-def mel_filters() -> np.ndarray:
-    """Slaney-normalized triangular mel filterbank, float64 [201 bins, 80 mels] (0-8 kHz)."""
-    mel_edges = np.linspace(_hz_to_mel(0.0), _hz_to_mel(SAMPLE_RATE / 2), N_MELS + 2)
-    edges = _mel_to_hz(mel_edges)
-    bins_hz = np.linspace(0, SAMPLE_RATE // 2, N_BINS)
-    slopes = edges[None, :] - bins_hz[:, None]
-    down = -slopes[:, :-2] / np.diff(edges)[:-1]
-    up = slopes[:, 2:] / np.diff(edges)[1:]
-    filters = np.maximum(0.0, np.minimum(down, up))
-    return filters * (2.0 / (edges[2:] - edges[:-2]))[None, :]
-
-
-def mel_bands() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The filterbank as runs of consecutive bins: first bin [80], width [80], weights [80, 14]."""
-    filters = mel_filters()
-    first = np.zeros(N_MELS, dtype=np.int64)
-    runs = []
-    for m in range(N_MELS):
-        nz = np.flatnonzero(filters[:, m])
-        first[m] = nz[0]
-        runs.append(filters[nz[0] : nz[-1] + 1, m])
-    weights = np.zeros((N_MELS, max(len(r) for r in runs)), dtype=np.float32)
-    for m, run in enumerate(runs):
-        weights[m, : len(run)] = run
-    return first, np.array([len(r) for r in runs]), weights
 
 
 def twiddles() -> np.ndarray:

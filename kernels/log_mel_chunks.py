@@ -8,8 +8,9 @@ samples in rows of 160 (`_padded_rows`), take the power spectra of its frames 2 
 (`block_power`: two real frames per complex 400-point Stockham FFT with radices 4, 4, 5, 5 and
 the frames as the SIMD axis), project them onto the mel bands, take a polynomial log10.
 
-Every njit function log_mel_chunks calls lives in this file, with the constants it compiles in:
-numba's on-disk cache (cache=True) only notices edits to the file that defines a function.
+Every njit function log_mel_chunks calls lives in this file: numba's on-disk cache (cache=True)
+only notices edits to the file that defines a function. (The sizes it compiles in come from
+kernels.mel_tables and are Whisper's; changing them means clearing the cache.)
 Every inner loop runs over frames and must stay vectorized; check with llvmlite.binding.
 set_option("", "--pass-remarks=loop-vectorize") after changing one. Traps met: a short loop with
 a small body is fully unrolled and left scalar; an index LLVM cannot bound (power[k, col + t])
@@ -19,11 +20,8 @@ blocks its alias checks; numba's default error model adds exits that block it.
 import numpy as np
 from numba import njit, prange
 
-N_FFT = 400
-HOP = 160
-N_BINS = N_FFT // 2 + 1
-N_MELS = 80
-MEL_FLOOR = 1e-10
+from kernels.mel_tables import HOP, MEL_FLOOR, N_BINS, N_FFT, N_MELS
+
 PAIRS = 16  # frame pairs per FFT block: 2 AVX2 registers of float32 per row
 CHUNK = 5 * 2 * PAIRS  # frames per parallel job: 5 FFT blocks, so 800 frames are 5 jobs
 RADICES = (4, 4, 5, 5)

@@ -19,8 +19,8 @@ import math
 import numpy as np
 from numba import cuda, float32, float64
 
-from kernels.log_mel import HOP, MEL_FLOOR, N_BINS, N_FFT, N_MELS, NORM_EPS, mel_bands
-from kernels.log_mel import hann_window as _hann_window
+from kernels.mel_tables import HOP, MEL_FLOOR, N_BINS, N_FFT, N_MELS, NORM_EPS, mel_bands
+from kernels.mel_tables import hann_window as _hann_window
 
 THREADS = 128  # threads per block, a power of two
 _R = 20  # N_FFT = _R * _R

@@ -14,7 +14,7 @@ import numpy as np
 import scipy.fft
 from numpy.lib.stride_tricks import sliding_window_view
 
-from kernels.log_mel import HOP, MEL_FLOOR, N_FFT, NORM_EPS, hann_window, mel_filters
+from kernels.mel_tables import HOP, MEL_FLOOR, N_FFT, NORM_EPS, hann_window, mel_filters
 
 _WINDOW = hann_window()
 _MEL_T = np.ascontiguousarray(mel_filters().T)  # [80, 201] float64
