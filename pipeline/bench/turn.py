@@ -1,17 +1,18 @@
 """`switchboard bench turn`: stock Pipecat's per-call Smart Turn against our shared engines.
 
 Same audio, same number of calls, one run. Engines: stock (Pipecat's per-call analyzer), local
-(the in-process shared engine), triton (the same analyzer on the Triton client, served by a
-`switchboard turn-server` this run starts, or the Triton at --triton-url). Each is measured in
-its own fresh worker process (spawned by this run) so their memory figures stay apart. Prints a
-table and writes JSON: per engine throughput_per_s, p50_ms, p99_ms, rss_mb (triton also
-mean_batch, batch_sizes, server_rss_mb); per engine ratios against stock (throughput:
-ours/stock, p99: stock/ours, rss: stock/ours) and the largest probability difference.
+(the in-process shared engine), triton (the same analyzer on the Triton client; the server is a
+`switchboard turn-server` started for each triton phase, or the Triton at --triton-url). Each
+engine is measured in its own fresh worker process (spawned by this run) so their memory
+figures stay apart. Prints a table and writes JSON: per engine throughput_per_s, p50_ms,
+p99_ms, rss_mb (triton also mean_batch, batch_sizes, server_rss_mb); per engine ratios against
+stock (throughput: ours/stock, p99: stock/ours, rss: stock/ours) and the largest probability
+difference from stock.
 """
 
 import argparse
-import contextlib
 import multiprocessing
+from collections.abc import Callable
 
 import numpy as np
 
@@ -40,7 +41,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
     from pipeline.bench.caller_audio import caller_turns
     from pipeline.bench.report import machine, write_json
-    from pipeline.bench.turn_triton import turn_server
 
     engines = [e for e in args.engine.split(",") if e]
     unknown = set(engines) - set(ENGINES)
@@ -51,18 +51,14 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     with console.status("synthesizing caller turns with piper..."):
         clips = caller_turns(args.sample_rate)
     runs = []
-    with contextlib.ExitStack() as stack:
-        server = None
-        if "triton" in engines and not args.triton_url:
-            with console.status("starting turn-server (Triton)...") as status:
-                server = stack.enter_context(turn_server(args.device, status.update))
-        triton = (args.triton_url or server.url, server) if "triton" in engines else None
-        for calls in calls_list:
-            phases = {}
-            for engine in engines:
-                with console.status(f"{engine}: {calls} calls x {args.rounds} turns..."):
-                    phases[engine] = _measure(engine, args, calls, clips, triton)
-            runs.append(_summarize(calls, phases))
+    for calls in calls_list:
+        phases = {}
+        for engine in engines:
+            doing = f"{engine}: {calls} calls x {args.rounds} turns"
+            with console.status(f"{doing}...") as status:
+                progress = lambda note, doing=doing: status.update(f"{doing}: {note}")  # noqa: E731
+                phases[engine] = _measure(engine, args, calls, clips, progress)
+        runs.append(_summarize(calls, phases))
     _print(runs)
     result = {"device": args.device, "sample_rate": args.sample_rate, "rounds": args.rounds}
     write_json(args.json, {**result, "machine": machine(), "runs": runs})
@@ -73,16 +69,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def _measure(engine: str, args: argparse.Namespace, calls: int, clips: list, triton) -> dict:
+def _measure(
+    engine: str, args: argparse.Namespace, calls: int, clips: list, progress: Callable
+) -> dict:
     from pipeline.bench.turn_load import run_phase
-    from pipeline.bench.turn_triton import measured
+    from pipeline.bench.turn_triton import measured, triton_target
 
-    url = triton[0] if engine == "triton" else None
-    job = (engine, args.device, calls, args.rounds, clips, args.sample_rate, url)
+    job = (engine, args.device, calls, args.rounds, clips, args.sample_rate)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         if engine != "triton":
             return pool.apply(run_phase, job)
-        return measured(lambda: pool.apply(run_phase, job), *triton)
+        with triton_target(args.triton_url, args.device, progress) as (url, server):
+            return measured(lambda: pool.apply(run_phase, (*job, url)), url, server)
 
 
 def _summarize(calls: int, phases: dict[str, dict]) -> dict:

@@ -1,10 +1,11 @@
-"""The Triton phase of `switchboard bench turn`: a turn-server to measure, and what it did.
+"""The Triton phase of `switchboard bench turn`: the Triton to measure, and what it did.
 
-`turn_server(device, progress)` starts `switchboard turn-server` on free local ports for the
-run and stops it afterwards. `measured(phase, url, server)` runs one load phase and adds what
-Triton reports: the batch sizes its dynamic batcher formed (model executions by batch size,
-from Triton's statistics, the phase's warm-up round included), the mean batch, and the
-server's memory (all its processes) when we started it.
+`triton_target(url, device, progress)` gives the Triton to measure: the one at `url`, or a
+`switchboard turn-server` started on free local ports for the phase and stopped after it.
+`measured(phase, url, server)` runs one load phase and adds what Triton reports: the batch
+sizes its dynamic batcher formed (model executions by batch size, from Triton's statistics,
+the phase's warm-up round included), the mean batch, and the memory of all the server's
+processes when we started it.
 """
 
 from collections.abc import Callable, Iterator
@@ -14,12 +15,18 @@ from pipeline.triton.process import TurnServerProcess, batch_sizes
 
 
 @contextmanager
-def turn_server(device: str, progress: Callable[[str], None]) -> Iterator[TurnServerProcess]:
+def triton_target(
+    url: str | None, device: str, progress: Callable[[str], None]
+) -> Iterator[tuple[str, TurnServerProcess | None]]:
+    """(url, None) for a given Triton; else a fresh turn-server for this phase, stopped after."""
+    if url:
+        yield url, None
+        return
     server = TurnServerProcess(device=device)
     took = server.start(progress)
     progress(f"turn-server ready in {took:.1f} s at {server.url}")
     try:
-        yield server
+        yield server.url, server
     finally:
         server.stop()
 

@@ -3,9 +3,10 @@
 `TurnServerProcess(device="cpu").start()` launches the command on free local ports in its own
 process group (our python, tritonserver, the Python-backend stub and its helpers), waits until
 `smart_turn` is ready, and returns the seconds it took. `stop()` asks it to stop (SIGTERM, as
-Kubernetes does) and kills the group if anything lingers; `kill()` SIGKILLs the whole group at
-once, as a crashed node would. `metrics()` reads Triton's own counters, `batch_sizes()` the
-batches its dynamic batcher formed, `rss_mb()` the memory of the whole group.
+Kubernetes does), kills the group if anything lingers, and removes its work directory (logs,
+PyTriton's workspace); `kill()` SIGKILLs the whole group at once, as a crashed node would.
+`metrics()` reads Triton's own counters, `batch_sizes()` the batches its dynamic batcher
+formed, `rss_mb()` the memory of the whole group.
 """
 
 import contextlib
@@ -71,6 +72,7 @@ class TurnServerProcess:
         change of the readiness answer. RuntimeError (with the log's tail) when it exits or
         is not ready within START_TIMEOUT_S."""
         self.starts += 1
+        self.workdir.mkdir(parents=True, exist_ok=True)
         command = [sys.executable, "-m", "pipeline.cli", "turn-server", "--host", "127.0.0.1"]
         command += ["--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)]
         command += ["--metrics-port", str(self.metrics_port), "--device", self.device]
@@ -93,8 +95,9 @@ class TurnServerProcess:
                 progress(f"turn-server {what} ({time.monotonic() - started:.1f} s)")
                 seen = status
             if self.process.poll() is not None or time.monotonic() - started > START_TIMEOUT_S:
+                tail = self.log_tail()
                 self.stop()
-                raise RuntimeError(f"turn-server did not become ready:\n{self.log_tail()}")
+                raise RuntimeError(f"turn-server did not become ready:\n{tail}")
             time.sleep(0.2)
         return time.monotonic() - started
 
@@ -127,9 +130,9 @@ class TurnServerProcess:
         if self.group():
             self.kill()
         self.process.wait(timeout=10)
-        # A killed server cannot remove PyTriton's workspace (a copy of tritonserver); the log
-        # stays in workdir.
-        shutil.rmtree(self.workdir / "pytriton", ignore_errors=True)
+        # Its logs, and PyTriton's workspace (a copy of tritonserver) that a killed server
+        # leaves behind.
+        shutil.rmtree(self.workdir, ignore_errors=True)
 
     def metrics(self) -> dict[str, float]:
         """Triton's counters for smart_turn by family name, e.g. nv_inference_count."""

@@ -16,7 +16,6 @@ opens and turns go straight to the backup; while open, Triton's readiness is pro
 
 import asyncio
 import logging
-import time
 from concurrent.futures import Future
 
 import numpy as np
@@ -102,29 +101,34 @@ class FailoverTurnEngine:
     async def _decide(
         self, clip: np.ndarray, audio: np.ndarray, sample_rate: int, max_seconds: float
     ) -> float:
-        """Runs on the primary's loop: Triton, else the backup within the deadline."""
-        started = time.monotonic()
-        if self.breaker.is_open:
-            reason, error = "circuit_open", None
-        else:
-            try:
-                probability = await self.primary.infer(clip)
-            except Exception as exc:  # unreachable, too slow, or an error answer
-                reason, error = _reason(exc), exc
-                if self.breaker.failed():
-                    log.warning("Triton failing (%s): turns bypass it until it is ready", exc)
-                    self._start_probe()
-            else:
+        """Runs on the primary's loop: Triton, else the backup; TimeoutError at the deadline."""
+        async with asyncio.timeout(self._deadline):  # no turn waits longer than this
+            if not self.breaker.is_open:
+                try:
+                    probability = await self.primary.infer(clip)
+                except Exception as exc:  # unreachable, too slow, or an error answer
+                    return await self._fail_over(_reason(exc), exc, audio, sample_rate, max_seconds)
                 self.breaker.succeeded()
                 return probability
+            return await self._fail_over("circuit_open", None, audio, sample_rate, max_seconds)
+
+    async def _fail_over(
+        self,
+        reason: str,
+        error: Exception | None,
+        audio: np.ndarray,
+        sample_rate: int,
+        max_seconds: float,
+    ) -> float:
+        """Count the failover and let the backup decide (or raise when there is none)."""
         TRITON_FAILOVERS.labels(reason).inc()
+        if error is not None and self.breaker.failed():
+            log.warning("Triton failing (%s): turns bypass it until it is ready", error)
+            self._start_probe()
         if self.backup is None:
             raise error or TritonUnreachable(f"Triton at {self.primary.url} is not ready")
-        left = self._deadline - (time.monotonic() - started)
-        if left <= 0:
-            raise TimeoutError("no time left for the backup engine after Triton failed")
-        backup = asyncio.wrap_future(self.backup.submit_nowait(audio, sample_rate, max_seconds))
-        return await asyncio.wait_for(backup, left)
+        future = self.backup.submit_nowait(audio, sample_rate, max_seconds)
+        return await asyncio.wrap_future(future)
 
     async def _probe_until_ready(self) -> None:
         """While the circuit is open: probe readiness, close the circuit on the first yes."""

@@ -70,9 +70,8 @@ def build_triton_engine(settings: TurnSettings) -> TurnEngine:
     from pipeline.turn.triton_engine import TritonTurnEngine
 
     probe_ms = round(settings.triton_probe_interval_s * 1000)
-    primary = TritonTurnEngine(
-        settings.triton_url, timeout_ms=settings.triton_timeout_ms, reconnect_ms=probe_ms
-    )
+    timeout_ms = min(settings.triton_timeout_ms, settings.deadline_ms)
+    primary = TritonTurnEngine(settings.triton_url, timeout_ms=timeout_ms, reconnect_ms=probe_ms)
     backup = None
     if settings.triton_failover == "local":
         backup = build_local_engine(settings.model_copy(update={"device": "cpu"}))
