@@ -30,6 +30,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
+from pipecat.workers.runner import WorkerRunner
 
 from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
@@ -60,12 +61,12 @@ def build_call(
 ) -> tuple[PipelineWorker, CallCenterTools]:
     """The pipeline for one call; when `greet`, the agent speaks first once the call starts."""
     stt = build_stt(settings.asr, IN_RATE)
-    llm = build_llm(settings.llm)
+    llm = build_llm(settings.llm, SYSTEM_PROMPT)
     tts = build_tts(settings.tts)
     tools = CallCenterTools(orders)
     tools.register(llm)
 
-    context = LLMContext(messages=[{"role": "system", "content": SYSTEM_PROMPT}], tools=TOOLS)
+    context = LLMContext(tools=TOOLS)
     aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings))
     pipeline = Pipeline(
         [
@@ -94,3 +95,10 @@ def build_call(
             await worker.queue_frame(TTSSpeakFrame(GREETING))
 
     return worker, tools
+
+
+async def run_call(worker: PipelineWorker) -> None:
+    """Run one call's worker until its pipeline ends (hang-up, transfer, or an error)."""
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    await runner.run()

@@ -38,11 +38,16 @@ def build_tts(tts: TtsSettings) -> NvidiaTTSService:
     )
 
 
-def build_llm(llm: LlmSettings) -> OpenAILLMService:
+def build_llm(llm: LlmSettings, system_instruction: str) -> OpenAILLMService:
     """Chat completions (streamed, with tools) from any OpenAI-compatible endpoint."""
     return OpenAILLMService(
         api_key=llm.api_key,
         base_url=llm.base_url,
-        settings=OpenAILLMService.Settings(model=llm.model, temperature=0.2, max_tokens=80),
+        settings=OpenAILLMService.Settings(
+            model=llm.model,
+            system_instruction=system_instruction,
+            temperature=0.2,
+            max_tokens=80,
+        ),
         retry_timeout_secs=20.0,
     )

@@ -27,10 +27,9 @@ def create_browser_app(settings: Settings):
         SmallWebRTCRequestHandler,
     )
     from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
-    from pipecat.workers.runner import WorkerRunner
-    from small_webrtc_prebuilt.frontend import SmallWebRTCPrebuiltUI
+    from pipecat_ai_small_webrtc_prebuilt.frontend import SmallWebRTCPrebuiltUI
 
-    from pipeline.agent.call import build_call
+    from pipeline.agent.call import build_call, run_call
     from pipeline.agent.tools import load_orders
 
     orders = load_orders(settings.agent.orders_file)
@@ -42,7 +41,7 @@ def create_browser_app(settings: Settings):
     async def root() -> RedirectResponse:
         return RedirectResponse(url="/client/")
 
-    async def run_call(connection: SmallWebRTCConnection) -> None:
+    async def browser_call(connection: SmallWebRTCConnection) -> None:
         params = TransportParams(audio_in_enabled=True, audio_out_enabled=True)
         transport = SmallWebRTCTransport(connection, params)
         worker, tools = build_call(transport, settings, orders)
@@ -51,13 +50,13 @@ def create_browser_app(settings: Settings):
         async def _left(_transport: object, _client: object) -> None:
             await worker.cancel()
 
-        await WorkerRunner(handle_sigint=False).run(worker)
+        await run_call(worker)
         log.info("browser call ended; tools called: %s", tools.calls)
 
     @app.post("/api/offer")
     async def offer(request: SmallWebRTCRequest, background_tasks: BackgroundTasks) -> dict:
         async def connected(connection: SmallWebRTCConnection) -> None:
-            background_tasks.add_task(run_call, connection)
+            background_tasks.add_task(browser_call, connection)
 
         return await handler.handle_web_request(
             request=request, webrtc_connection_callback=connected
@@ -87,7 +86,7 @@ def serve_browser(settings: Settings, port: int, log_dir: Path) -> int:
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     try:
-        import small_webrtc_prebuilt  # noqa: F401
+        import pipecat_ai_small_webrtc_prebuilt  # noqa: F401
     except ImportError:
         print(
             "switchboard demo --interactive needs the browser page: "

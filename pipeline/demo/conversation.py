@@ -41,7 +41,7 @@ class CallerLine:
 # The demo call: a question, an order number given after a mid-sentence pause, a goodbye.
 DEMO_SCRIPT = (
     CallerLine(("Hi, I am calling to check on an order.",)),
-    CallerLine(("My order number is", "one two three four."), pause_s=1.0),
+    CallerLine(("My order number is, um,", "one two three four, please."), pause_s=1.0),
     CallerLine(("Great, thank you. That is all, goodbye.",)),
 )
 
@@ -93,7 +93,7 @@ async def place_call(
         for caller, pcm in zip(script, audio, strict=True):
             if line.closed.is_set():
                 break
-            sent = await line.say(pcm)
+            _, sent = await line.say(pcm)
             last_word = sent - trailing_silence_s(pcm)
             turns.append(Turn("caller", caller.text))
             answer = await _agent_turn(line, last_word, speech_server, timeout_s)

@@ -50,7 +50,7 @@ class PhoneLine:
         media_format = {"encoding": "audio/x-mulaw", "sampleRate": LINE_RATE, "channels": 1}
         start = {"streamSid": self.stream_sid, "callSid": call_sid, "mediaFormat": media_format}
         await self._send({"event": "start", "sequenceNumber": "1", "start": start})
-        self._outgoing: asyncio.Queue[np.ndarray] = asyncio.Queue()
+        self._outgoing: asyncio.Queue[np.ndarray | asyncio.Future] = asyncio.Queue()
         self._tasks = [asyncio.create_task(self._pump()), asyncio.create_task(self._listen())]
         return self
 
@@ -66,16 +66,18 @@ class PhoneLine:
     async def _send(self, message: dict) -> None:
         await self._ws.send(json.dumps(message))
 
-    async def say(self, pcm16k: np.ndarray) -> float:
-        """Queue caller audio (int16, 16 kHz); returns when it has all been sent, with the
-        time its last sample went out."""
+    async def say(self, pcm16k: np.ndarray) -> tuple[float, float]:
+        """Send caller audio (int16, 16 kHz) at the line's pace; returns when all of it has
+        gone out, with the times its first and last packets were sent."""
         audio = soxr.resample(pcm16k.astype(np.float32), 16000, LINE_RATE, quality="HQ")
         audio = np.clip(audio, -32768, 32767).astype(np.int16)
-        done = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        first, last = loop.create_future(), loop.create_future()
+        await self._outgoing.put(first)
         for start in range(0, len(audio), PACKET):
             await self._outgoing.put(audio[start : start + PACKET])
-        await self._outgoing.put(done)  # type: ignore[arg-type]
-        return await done
+        await self._outgoing.put(last)
+        return await first, await last
 
     async def _pump(self) -> None:
         """Send one packet every 20 ms: queued speech, else silence."""

@@ -18,9 +18,8 @@ from pipecat.transports.websocket.fastapi import (
     FastAPIWebsocketParams,
     FastAPIWebsocketTransport,
 )
-from pipecat.workers.runner import WorkerRunner
 
-from pipeline.agent.call import build_call
+from pipeline.agent.call import build_call, run_call
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -57,5 +56,5 @@ async def run_websocket_call(
         await worker.cancel()
 
     log.info("call %s: started", call["stream_id"])
-    await WorkerRunner(handle_sigint=False).run(worker)
+    await run_call(worker)
     log.info("call %s: ended; tools called: %s", call["stream_id"], tools.calls)

@@ -1,0 +1,100 @@
+"""A live `switchboard serve --cpu` for end-to-end tests: the agent, its speech server and
+LLM server as child processes, on free ports, logs in a temporary folder.
+
+`start_agent()` waits until /readyz says ready; `stop()` sends SIGTERM and checks that no
+child outlived it.
+"""
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+import psutil
+from speech_server_fixture import free_port
+
+REPO = Path(__file__).resolve().parent.parent
+START_TIMEOUT_S = 300
+
+
+@dataclass
+class Agent:
+    process: subprocess.Popen
+    log_dir: Path
+    env: dict[str, str]
+    ws_url: str
+    health_url: str
+    speech_address: str
+
+    def log(self) -> str:
+        return "\n".join(
+            f"--- {path.name}\n{path.read_text(errors='replace')}"
+            for path in sorted(self.log_dir.glob("*.log"))
+        )
+
+    def child(self, name: str) -> psutil.Process:
+        """The running child whose command line is `switchboard <name> ...`."""
+        for child in psutil.Process(self.process.pid).children():
+            if name in child.cmdline():
+                return child
+        raise LookupError(f"no {name} child; log:\n{self.log()[-3000:]}")
+
+    def get(self, path: str, timeout: float = 5.0) -> int:
+        try:
+            with urllib.request.urlopen(self.health_url + path, timeout=timeout) as response:
+                return response.status
+        except urllib.error.HTTPError as exc:
+            return exc.code
+
+    def stop(self) -> list[int]:
+        """SIGTERM the agent; returns the pids of children still alive afterwards."""
+        children = psutil.Process(self.process.pid).children(recursive=True)
+        self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=30)
+        time.sleep(0.5)
+        return [c.pid for c in children if c.is_running() and c.status() != "zombie"]
+
+
+def agent_env() -> dict[str, str]:
+    ports = {
+        "AGENT__WEBSOCKET_PORT": free_port(),
+        "AGENT__HEALTH_PORT": free_port(),
+        "AGENT__METRICS_PORT": 0,
+        "SPEECH_SERVER__PORT": free_port(),
+        "LLM_SERVER__PORT": free_port(),
+    }
+    return os.environ | {f"SWITCHBOARD_{key}": str(value) for key, value in ports.items()}
+
+
+def start_agent() -> Agent:
+    env = agent_env()
+    log_dir = Path(tempfile.mkdtemp(prefix="agent-e2e-"))
+    command = [sys.executable, "-m", "pipeline.cli", "serve", "--cpu", "--log-dir", str(log_dir)]
+    with (log_dir / "serve.log").open("wb") as out:
+        process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    health = f"http://127.0.0.1:{env['SWITCHBOARD_AGENT__HEALTH_PORT']}"
+    agent = Agent(
+        process=process,
+        log_dir=log_dir,
+        env=env,
+        ws_url=f"ws://127.0.0.1:{env['SWITCHBOARD_AGENT__WEBSOCKET_PORT']}/ws",
+        health_url=health,
+        speech_address=f"127.0.0.1:{env['SWITCHBOARD_SPEECH_SERVER__PORT']}",
+    )
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"serve --cpu exited with {process.returncode}:\n{agent.log()}")
+        try:
+            if agent.get("/readyz", timeout=5) == 200:
+                return agent
+        except OSError:
+            pass
+        time.sleep(1)
+    agent.stop()
+    raise RuntimeError(f"serve --cpu not ready after {START_TIMEOUT_S} s:\n{agent.log()}")

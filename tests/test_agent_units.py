@@ -1,0 +1,73 @@
+"""The agent's parts without a call: ASR model naming, tools, endpoint checks, settings."""
+
+import json
+import socket
+
+import pytest
+
+from pipeline.agent.endpoints import EndpointError, check_endpoints
+from pipeline.agent.services import build_stt
+from pipeline.agent.tools import find_order, load_orders
+from pipeline.settings import load_settings
+
+
+def test_stt_names_the_configured_asr_model() -> None:
+    settings = load_settings(asr={"server": "localhost:50051", "model": "parakeet-1.1b"})
+    stt = build_stt(settings.asr, 16000)
+    assert stt._create_recognition_config().config.model == "parakeet-1.1b"
+
+
+def test_lookup_finds_spoken_order_numbers() -> None:
+    orders = load_orders()
+    assert find_order(orders, "1, 2, 3, 4.")["status"] == "shipped"
+    assert find_order(orders, "1234")["found"] is True
+    assert find_order(orders, "9999") == {"found": False, "order_number": "9999"}
+
+
+def test_bad_order_fixture_is_named(tmp_path) -> None:
+    bad = tmp_path / "orders.json"
+    bad.write_text(json.dumps({"not_orders": []}))
+    with pytest.raises(ValueError, match=str(bad)):
+        load_orders(bad)
+
+
+def _closed_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_unreachable_endpoints_are_named_with_how_to_start_them() -> None:
+    port = _closed_port()
+    settings = load_settings(
+        asr={"server": f"127.0.0.1:{port}"},
+        tts={"server": f"127.0.0.1:{port}"},
+        llm={"base_url": f"http://127.0.0.1:{port}/v1"},
+    )
+    with pytest.raises(EndpointError) as caught:
+        check_endpoints(settings)
+    message = str(caught.value)
+    assert f"ASR endpoint 127.0.0.1:{port}" in message
+    assert f"TTS endpoint 127.0.0.1:{port}" in message
+    assert f"LLM endpoint http://127.0.0.1:{port}/v1" in message
+    assert "switchboard speech-server" in message and "switchboard llm-server" in message
+
+
+def test_helm_agent_env_names_are_settings(monkeypatch) -> None:
+    """The chart sets these for `switchboard serve`; settings must accept every one."""
+    env = {
+        "HOST": "0.0.0.0",
+        "SIP_PORT": "5060",
+        "RTP_PORT_MIN": "10000",
+        "RTP_PORT_MAX": "10063",
+        "AUDIOSOCKET_PORT": "9092",
+        "WEBSOCKET_PORT": "8765",
+        "METRICS_PORT": "9090",
+        "HEALTH_PORT": "8080",
+        "ADVERTISE_ADDRESS": "10.0.0.7",
+    }
+    for key, value in env.items():
+        monkeypatch.setenv(f"SWITCHBOARD_AGENT__{key}", value)
+    agent = load_settings().agent
+    assert (agent.host, agent.websocket_port, agent.health_port) == ("0.0.0.0", 8765, 8080)
+    assert agent.advertise_address == "10.0.0.7"
