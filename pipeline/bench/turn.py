@@ -57,10 +57,11 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             doing = f"{engine}: {calls} calls x {args.rounds} turns"
             with console.status(f"{doing}...") as status:
                 progress = lambda note, doing=doing: status.update(f"{doing}: {note}")  # noqa: E731
-                phases[engine] = _measure(engine, args, calls, clips, progress)
+                phases[engine] = _measure(engine, args, settings, calls, clips, progress)
         runs.append(_summarize(calls, phases))
     _print(runs)
     result = {"device": args.device, "sample_rate": args.sample_rate, "rounds": args.rounds}
+    result["turn_settings"] = settings.turn.model_dump(mode="json")
     write_json(args.json, {**result, "machine": machine(), "runs": runs})
     if args.plot:
         from pipeline.bench.plot import plot_latency
@@ -70,12 +71,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def _measure(
-    engine: str, args: argparse.Namespace, calls: int, clips: list, progress: Callable
+    engine: str,
+    args: argparse.Namespace,
+    settings: Settings,
+    calls: int,
+    clips: list,
+    progress: Callable,
 ) -> dict:
     from pipeline.bench.turn_load import run_phase
     from pipeline.bench.turn_triton import measured, triton_target
 
-    job = (engine, args.device, calls, args.rounds, clips, args.sample_rate)
+    turn = settings.turn.model_copy(update={"device": args.device})
+    job = (engine, turn, calls, args.rounds, clips, args.sample_rate)
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         if engine != "triton":
             return pool.apply(run_phase, job)
@@ -95,7 +102,7 @@ def _summarize(calls: int, phases: dict[str, dict]) -> dict:
             "rss_mb": p["rss_mb"],
             "rss_idle_mb": p["rss_idle_mb"],
         }
-        for key in ("mean_batch", "batch_sizes", "server_rss_mb"):
+        for key in ("mean_batch", "batch_sizes", "server_rss_mb"):  # what the engine reports
             if key in p:
                 engines[name][key] = p[key]
     run: dict = {"calls": calls, "engines": engines}

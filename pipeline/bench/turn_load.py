@@ -14,19 +14,20 @@ import time
 import numpy as np
 import psutil
 
+from pipeline.settings import TurnSettings
+
 FRAME_MS = 20
 
 
-def _make_analyzer(engine: str, device: str, sample_rate: int, triton_url: str | None):
+def _make_analyzer(engine: str, turn: TurnSettings, sample_rate: int, triton_url: str | None):
     if engine == "stock":
         from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 
         analyzer = LocalSmartTurnAnalyzerV3()
     else:
-        from pipeline.settings import TurnSettings
         from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
-        settings = TurnSettings(device=device, deadline_ms=600_000)  # measure, never fall back
+        settings = turn.model_copy(update={"deadline_ms": 600_000})  # measure, never fall back
         if engine == "triton":  # the agent side only: no in-process backup model
             settings = settings.model_copy(
                 update={
@@ -63,24 +64,31 @@ async def _load(analyzers, clips, rounds, sample_rate):
 
 def run_phase(
     engine: str,
-    device: str,
+    turn: TurnSettings,
     calls: int,
     rounds: int,
     clips: list[np.ndarray],
     sample_rate: int,
     triton_url: str | None = None,
 ) -> dict:
-    """Measure one engine (for "triton": the Triton at `triton_url`); returns latencies (s),
-    probabilities, wall time, RSS (MB) of this process."""
+    """Measure one engine (ours built from `turn`; for "triton": the Triton at `triton_url`);
+    returns latencies (s), probabilities, wall time, RSS (MB) of this process, and for the
+    in-process engine the mean batch it formed."""
     process = psutil.Process()
     rss_idle = process.memory_info().rss
-    analyzers = [_make_analyzer(engine, device, sample_rate, triton_url) for _ in range(calls)]
+    analyzers = [_make_analyzer(engine, turn, sample_rate, triton_url) for _ in range(calls)]
     asyncio.run(_load(analyzers, clips, 1, sample_rate))  # warm-up: JIT, sessions, threads
+    shared = getattr(analyzers[0], "_engine", None)
+    batches_before = getattr(shared, "batches", 0)
     started = time.perf_counter()
     results = asyncio.run(_load(analyzers, clips, rounds, sample_rate))
     wall = time.perf_counter() - started
     rss = process.memory_info().rss
+    extra = {}
+    if engine == "local":
+        extra["mean_batch"] = calls * rounds / max(1, shared.batches - batches_before)
     return {
+        **extra,
         "latencies": [x for lat, _ in results for x in lat],
         "probabilities": [p for _, probs in results for p in probs],
         "wall_s": wall,

@@ -52,14 +52,14 @@ def build_local_engine(settings: TurnSettings) -> BatchingTurnEngine:
 
     threads = settings.cpu_threads or max(1, default_threads() // settings.workers)
     runner = create_runner(settings.device, settings.model_path, threads)
-    workers = settings.workers if runner.device == "cpu" else 1
+    on_cpu = runner.device == "cpu"
     return BatchingTurnEngine(
         runner,
-        max_batch=settings.max_batch,
+        max_batch=min(settings.max_batch, settings.cpu_max_batch) if on_cpu else settings.max_batch,
         max_wait_ms=settings.max_wait_ms,
         queue_size=settings.queue_size,
         deadline_ms=settings.deadline_ms,
-        workers=workers,
+        workers=settings.workers if on_cpu else 1,
     )
 
 
