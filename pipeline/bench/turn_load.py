@@ -9,6 +9,7 @@ and repeats. Out: per-request latencies, probabilities in (call, round) order, R
 """
 
 import asyncio
+import sys
 import time
 
 import numpy as np
@@ -17,6 +18,14 @@ import psutil
 from pipeline.settings import TurnSettings
 
 FRAME_MS = 20
+
+
+def _quiet_pipecat_logs() -> None:
+    """Stock analyzers log a DEBUG line each as they load: keep the benchmark's table readable."""
+    from loguru import logger
+
+    logger.remove()
+    logger.add(sys.stderr, level="WARNING")
 
 
 def _make_analyzer(engine: str, turn: TurnSettings, sample_rate: int, triton_url: str | None):
@@ -74,6 +83,7 @@ def run_phase(
     """Measure one engine (ours built from `turn`; for "triton": the Triton at `triton_url`);
     returns latencies (s), probabilities, wall time, RSS (MB) of this process, and for the
     in-process engine the mean batch it formed."""
+    _quiet_pipecat_logs()
     process = psutil.Process()
     rss_idle = process.memory_info().rss
     analyzers = [_make_analyzer(engine, turn, sample_rate, triton_url) for _ in range(calls)]
