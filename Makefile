@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch is enough for tests; GPU images install their own (Dockerfile.cuda).
 TORCH ?= torch==2.13.0
 
-.PHONY: venv test lint demo bench clean
+.PHONY: venv test lint demo bench clean chromium
 
 venv: $(VENV)/.installed
 
@@ -21,8 +21,13 @@ $(VENV)/.installed: pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 
+# The browser test drives Debian's headless Chromium; install it once when it is missing.
+chromium:
+	@command -v chromium >/dev/null 2>&1 || \
+	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
+
 # pytest exits 5 when it collects nothing: treat that as a failure, not a pass.
-test: venv lint
+test: venv lint chromium
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 

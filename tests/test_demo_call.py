@@ -1,0 +1,39 @@
+"""`switchboard demo --json`: a whole call in CPU mode through the real WebSocket transport,
+exactly as `make demo` places it (the command starts `serve --cpu` and stops it)."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+from agent_fixture import REPO, agent_env
+
+pytestmark = pytest.mark.slow
+
+ORDER_WORDS = ("kettle", "shipped", "friday", "1234", "order")
+
+
+def test_demo_call_answers_and_looks_up_the_order(tmp_path) -> None:
+    result_path, log_dir = tmp_path / "call.json", tmp_path / "logs"
+    command = [sys.executable, "-m", "pipeline.cli", "demo", "--json", str(result_path)]
+    command += ["--log-dir", str(log_dir)]
+    run = subprocess.run(
+        command, cwd=REPO, env=agent_env(), capture_output=True, text=True, timeout=900
+    )
+    logs = "\n".join(p.read_text(errors="replace") for p in sorted(log_dir.glob("*.log")))
+    assert run.returncode == 0, f"{run.stdout}\n{run.stderr}\n{logs[-4000:]}"
+
+    result = json.loads(result_path.read_text())
+    assert result["calls_failed"] == 0
+    turns = result["turns"]
+    assert [t["role"] for t in turns[:2]] == ["agent", "caller"]  # the agent greets first
+    answers = [t for t in turns if t["role"] == "agent" and t["latency_ms"] is not None]
+    assert len(answers) == 3, turns
+    assert all(t["text"].strip() for t in answers), turns
+    assert all(0 < t["latency_ms"] < 15000 for t in answers), turns
+    # The caller gave order number 1234: the LLM called the tool, and the answer is about it.
+    assert "tool lookup_order(" in logs, logs[-4000:]
+    order_answer = answers[1]["text"].lower()
+    assert any(word in order_answer for word in ORDER_WORDS), turns
+    # The conversation is printed with each agent turn's latency.
+    assert "caller" in run.stdout and " ms)" in run.stdout
