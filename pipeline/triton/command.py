@@ -49,7 +49,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     import logging
 
     from pipeline.triton.environment import TritonEnvironmentError
-    from pipeline.triton.server import TurnServerOptions, serve
+    from pipeline.triton.server import TurnServerError, TurnServerOptions, serve
 
     turn = settings.turn
     ports = {args.grpc_port, args.http_port, args.metrics_port}
@@ -72,6 +72,6 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     )
     try:
         return serve(options)
-    except TritonEnvironmentError as exc:
+    except (TritonEnvironmentError, TurnServerError) as exc:
         print(f"switchboard turn-server: {exc}", file=sys.stderr)
         return 2

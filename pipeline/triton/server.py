@@ -11,6 +11,7 @@ answered with an error and the server carries on.
 
 import logging
 import signal
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +26,10 @@ from pipeline.turn.clip import CLIP_SAMPLES, to_float32
 
 log = logging.getLogger(__name__)
 RESTRICTED_ENDPOINTS = ("shared-memory", "model-repository", "trace", "logging")
+
+
+class TurnServerError(RuntimeError):
+    """The turn-server cannot start; the message says why."""
 
 
 @dataclass(frozen=True)
@@ -56,10 +61,15 @@ def make_score_batch(runner: SmartTurnRunner) -> Callable[..., dict[str, np.ndar
 def serve(options: TurnServerOptions) -> int:
     """Load the model, start Triton, serve until SIGTERM/SIGINT (0) or until Triton dies (1)."""
     prepare_triton_environment()
+    for port in (options.grpc_port, options.http_port, options.metrics_port):
+        _check_free(options.host, port)  # tritonserver would exit, PyTriton wait 2 minutes
     from pytriton.model_config import DynamicBatcher, ModelConfig, Tensor
     from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
 
-    runner = create_runner(options.device, options.model_path, options.cpu_threads)
+    try:
+        runner = create_runner(options.device, options.model_path, options.cpu_threads)
+    except (RuntimeError, OSError) as exc:  # no GPU for "cuda", a bad model file
+        raise TurnServerError(f"cannot load Smart Turn on {options.device}: {exc}") from exc
     runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))  # warm up before "ready"
     log.info("Smart Turn runner ready on %s", runner.device)
     config = TritonConfig(
@@ -107,6 +117,17 @@ def serve(options: TurnServerOptions) -> int:
         return 0
     log.error("tritonserver stopped unexpectedly")
     return 1
+
+
+def _check_free(host: str, port: int) -> None:
+    """TurnServerError when another process listens on host:port. SO_REUSEADDR, as servers
+    bind: the TIME_WAIT connections a just-killed server leaves do not count."""
+    with socket.socket() as sock:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((host, port))
+        except OSError as exc:
+            raise TurnServerError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
 
 
 class _StopSignal:
