@@ -19,7 +19,7 @@ from pipeline.turn.triton_engine import TritonTurnEngine
 
 pytestmark = pytest.mark.slow
 GENEROUS_MS = 120_000  # a busy 2-core machine: measure answers, not speed
-MAX_BATCH = TurnSettings().max_batch  # the server's, as the fixture starts it
+MAX_BATCH = min(TurnSettings().max_batch, TurnSettings().cpu_max_batch)  # the CPU server's
 
 
 @pytest.fixture

@@ -86,7 +86,7 @@ def _measure(
     with multiprocessing.get_context("spawn").Pool(1) as pool:
         if engine != "triton":
             return pool.apply(run_phase, job)
-        with triton_target(args.triton_url, args.device, progress) as (url, server):
+        with triton_target(args.triton_url, turn, progress) as (url, server):
             return measured(lambda: pool.apply(run_phase, (*job, url)), url, server)
 
 

@@ -5,8 +5,8 @@
 Serves model `smart_turn` (audio INT16 [128000] → probability FP32 [1]) with dynamic batching:
 point agents at it with SWITCHBOARD_TURN__ENGINE=triton, SWITCHBOARD_TURN__TRITON_URL=HOST:8001.
 Health: HTTP /v2/health/ready; metrics (nv_inference_*): http://HOST:8002/metrics.
-Unset flags come from settings.turn (env SWITCHBOARD_TURN__*): device, max_batch, and
-max_wait_ms (Triton's queue delay).
+Unset flags come from settings.turn (env SWITCHBOARD_TURN__*): device, max_batch (on a CPU
+capped at cpu_max_batch, as in process), and max_wait_ms (Triton's queue delay).
 """
 
 import argparse
@@ -63,6 +63,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         metrics_port=args.metrics_port,
         device=args.device or turn.device,
         max_batch=_given(args.max_batch, turn.max_batch),
+        cpu_max_batch=turn.cpu_max_batch,
         max_queue_delay_us=round(1000 * _given(args.max_wait_ms, turn.max_wait_ms)),
         model_path=turn.model_path,
         cpu_threads=turn.cpu_threads,

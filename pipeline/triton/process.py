@@ -52,6 +52,7 @@ def http_status(url: str, timeout: float = 1.0) -> int | None:
 class TurnServerProcess:
     device: str = "cpu"
     extra_args: list[str] = field(default_factory=list)  # e.g. ["--max-batch", "64"]
+    env: dict[str, str] = field(default_factory=dict)  # e.g. SWITCHBOARD_TURN__* settings
     grpc_port: int = field(default_factory=free_port)
     http_port: int = field(default_factory=free_port)
     metrics_port: int = field(default_factory=free_port)
@@ -77,7 +78,7 @@ class TurnServerProcess:
         command += ["--grpc-port", str(self.grpc_port), "--http-port", str(self.http_port)]
         command += ["--metrics-port", str(self.metrics_port), "--device", self.device]
         # PyTriton's workspace (a copy of tritonserver) goes here, not into the home cache.
-        env = os.environ | {"PYTRITON_HOME": str(self.workdir / "pytriton")}
+        env = os.environ | self.env | {"PYTRITON_HOME": str(self.workdir / "pytriton")}
         with self.log_path.open("wb") as out:
             self.process = subprocess.Popen(
                 [*command, *self.extra_args],

@@ -40,6 +40,7 @@ class TurnServerOptions:
     metrics_port: int = 8002
     device: Device = "auto"
     max_batch: int = 256
+    cpu_max_batch: int = 4  # the cap on CPU: the int8 model gains nothing from big batches there
     max_queue_delay_us: int = 2000
     model_path: Path | None = None
     cpu_threads: int | None = None
@@ -71,6 +72,9 @@ def serve(options: TurnServerOptions) -> int:
     except (RuntimeError, OSError) as exc:  # no GPU for "cuda", a bad model file
         raise TurnServerError(f"cannot load Smart Turn on {options.device}: {exc}") from exc
     runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))  # warm up before "ready"
+    max_batch = options.max_batch
+    if runner.device == "cpu":  # as the in-process engine: ~30 MB of activations per clip
+        max_batch = min(max_batch, options.cpu_max_batch)
     log.info("Smart Turn runner ready on %s", runner.device)
     config = TritonConfig(
         http_address=options.host,
@@ -83,7 +87,7 @@ def serve(options: TurnServerOptions) -> int:
         exit_on_error=True,
     )
     model_config = ModelConfig(
-        max_batch_size=options.max_batch,
+        max_batch_size=max_batch,
         batcher=DynamicBatcher(max_queue_delay_microseconds=options.max_queue_delay_us),
     )
     # PyTriton guards some admin endpoints with a random token; statistics (per-model counts
@@ -109,7 +113,7 @@ def serve(options: TurnServerOptions) -> int:
             options.http_port,
             options.metrics_port,
             runner.device,
-            options.max_batch,
+            max_batch,
             options.max_queue_delay_us,
         )
         triton.serve()  # returns on SIGINT (and SIGTERM, see _StopSignal) or when Triton dies
