@@ -61,6 +61,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         healthy=lambda: _ready(health),
         hint="switchboard serve --cpu",
         log_path=log_dir / "agent.log",
+        env={"SWITCHBOARD_AGENT__METRICS_PORT": "0"},  # a local demo needs no Prometheus port
     )
     supervisor = Supervisor([child], restart=False)
     try:

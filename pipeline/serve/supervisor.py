@@ -8,6 +8,7 @@ exits, and `stop()` that ends them all (SIGTERM, then SIGKILL).
 
 import ctypes
 import logging
+import os
 import signal
 import subprocess
 import sys
@@ -37,6 +38,7 @@ class Child:
     healthy: Callable[[], str | None]  # None when ready, else what it is waiting for
     hint: str  # how to run it by hand, for error messages
     log_path: Path | None = None
+    env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
     process: subprocess.Popen | None = field(default=None, repr=False)
     restarts: int = 0
 
@@ -44,7 +46,11 @@ class Child:
         out = self.log_path.open("ab") if self.log_path else None
         command = [sys.executable, "-m", "pipeline.cli", *self.args]
         self.process = subprocess.Popen(
-            command, stdout=out, stderr=out, preexec_fn=_die_with_parent
+            command,
+            stdout=out,
+            stderr=out,
+            env=os.environ | self.env,
+            preexec_fn=_die_with_parent,
         )
         log.info("started %s (pid %d): %s", self.name, self.process.pid, " ".join(self.args))
 
