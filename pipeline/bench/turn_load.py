@@ -20,6 +20,12 @@ from pipeline.settings import TurnSettings
 FRAME_MS = 20
 
 
+def _cpu_seconds(process: psutil.Process) -> float:
+    """CPU time this process used, all threads: unlike wall time, neighbours barely move it."""
+    times = process.cpu_times()
+    return times.user + times.system
+
+
 def _quiet_pipecat_logs() -> None:
     """Stock analyzers log a DEBUG line each as they load: keep the benchmark's table readable."""
     from loguru import logger
@@ -90,9 +96,10 @@ def run_phase(
     asyncio.run(_load(analyzers, clips, 1, sample_rate))  # warm-up: JIT, sessions, threads
     shared = getattr(analyzers[0], "_engine", None)
     batches_before = getattr(shared, "batches", 0)
-    started = time.perf_counter()
+    started, cpu_started = time.perf_counter(), _cpu_seconds(process)
     results = asyncio.run(_load(analyzers, clips, rounds, sample_rate))
     wall = time.perf_counter() - started
+    cpu = _cpu_seconds(process) - cpu_started
     rss = process.memory_info().rss
     extra = {}
     if engine == "local":
@@ -102,6 +109,7 @@ def run_phase(
         "latencies": [x for lat, _ in results for x in lat],
         "probabilities": [p for _, probs in results for p in probs],
         "wall_s": wall,
+        "cpu_s": cpu,
         "rss_mb": rss / 2**20,
         "rss_idle_mb": rss_idle / 2**20,
     }
