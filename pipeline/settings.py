@@ -63,16 +63,16 @@ class TurnSettings(_Section):
     max_batch: int = Field(32, ge=1, le=4096)
     # The CPU runner's own cap: the int8 model gains no speed from batching on a CPU, and each
     # clip of a batch holds about 30 MB of activations.
-    cpu_max_batch: int = Field(4, ge=1, le=4096)
+    cpu_max_batch: int = Field(2, ge=1, le=4096)
     max_wait_ms: float = Field(2.0, ge=0, le=1000)
     queue_size: int = Field(1024, ge=1)
     deadline_ms: float = Field(1500.0, gt=0)
     # When the model cannot answer in time: wait for Pipecat's silence timeout (stop_secs),
     # or treat the turn as complete at once (what VAD-only turn ending does).
     fallback: Literal["silence_timeout", "complete"] = "silence_timeout"
-    # CPU only: inference workers sharing one model copy, and intra-op threads per worker
-    # (default: the physical cores divided among the workers).
-    workers: int = Field(1, ge=1, le=64)
+    # CPU only: inference workers sharing one model copy (default: one per physical core), and
+    # ONNX Runtime intra-op threads per worker (default: the cores divided among the workers).
+    workers: int | None = Field(None, ge=1, le=64)
     cpu_threads: int | None = Field(None, ge=1)
     triton_url: str = Field("localhost:8001", pattern=r"^[^\s:]+:\d{1,5}$")
     # engine=triton: how long Triton may take to answer one turn before that turn goes to

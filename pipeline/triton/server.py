@@ -40,7 +40,7 @@ class TurnServerOptions:
     metrics_port: int = 8002
     device: Device = "auto"
     max_batch: int = 256
-    cpu_max_batch: int = 4  # the cap on CPU: the int8 model gains nothing from big batches there
+    cpu_max_batch: int = 2  # the cap on CPU: the int8 model gains nothing from big batches there
     max_queue_delay_us: int = 2000
     model_path: Path | None = None
     cpu_threads: int | None = None

@@ -50,7 +50,8 @@ def build_local_engine(settings: TurnSettings) -> BatchingTurnEngine:
     from models.onnx_runner import default_threads
     from models.runner import create_runner
 
-    threads = settings.cpu_threads or max(1, default_threads() // settings.workers)
+    workers = settings.workers or default_threads()  # CPU default: one worker per core
+    threads = settings.cpu_threads or max(1, default_threads() // workers)
     runner = create_runner(settings.device, settings.model_path, threads)
     on_cpu = runner.device == "cpu"
     return BatchingTurnEngine(
@@ -59,7 +60,7 @@ def build_local_engine(settings: TurnSettings) -> BatchingTurnEngine:
         max_wait_ms=settings.max_wait_ms,
         queue_size=settings.queue_size,
         deadline_ms=settings.deadline_ms,
-        workers=settings.workers if on_cpu else 1,
+        workers=workers if on_cpu else 1,
     )
 
 
