@@ -15,10 +15,25 @@ def percentile_ms(seconds: list[float], q: float) -> float:
     return float(np.percentile(np.asarray(seconds) * 1000, q)) if seconds else float("nan")
 
 
+def _cpu_model() -> tuple[str, list[str]]:
+    """The CPU's model name and the SIMD extensions that matter for int8 inference."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        return platform.processor() or platform.machine(), []
+    fields = dict(line.split(":", 1) for line in info.splitlines() if ":" in line)
+    fields = {k.strip(): v.strip() for k, v in fields.items()}
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "amx_int8")
+    flags = fields.get("flags", "").split()
+    return fields.get("model name", platform.machine()), [f for f in wanted if f in flags]
+
+
 def machine() -> dict:
     """What the figures were measured on."""
+    model, simd = _cpu_model()
     return {
-        "cpu": platform.processor() or platform.machine(),
+        "cpu": model,
+        "simd": simd,
         "cores_logical": os.cpu_count(),
         "cores_physical": psutil.cpu_count(logical=False),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
