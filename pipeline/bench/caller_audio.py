@@ -9,6 +9,17 @@ import functools
 import numpy as np
 import soxr
 
+# Sentences for speech round trips and the speech benchmark
+# (no digits: Whisper may write "5" for "five").
+CALL_CENTER_SENTENCES = (
+    "Thank you for calling customer support, how can I help you today?",
+    "I would like to check the status of my order please.",
+    "Your payment has been received and your account is up to date.",
+    "Please hold while I transfer you to the billing department.",
+    "Can you confirm the email address on your account?",
+    "I am sorry for the inconvenience, let me fix that for you right away.",
+)
+
 # Turns a caller might say: complete ones, and ones cut off mid-sentence.
 COMPLETE_LINES = (
     "I would like to cancel my order, please.",

@@ -18,18 +18,12 @@ import psutil
 import riva.client
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from pipeline.bench.caller_audio import CALL_CENTER_SENTENCES
+
 RATE = 16000
 CHUNK_S = 0.1  # callers send 100 ms of audio at a time
 GAP_S = 1.2  # silence after each sentence of a call
 STOP_HISTORY_MS = 320  # Pipecat's NvidiaSTTService default endpointing
-SENTENCES = (
-    "Thank you for calling customer support, how can I help you today?",
-    "I would like to check the status of my order please.",
-    "Your payment has been received and your account is up to date.",
-    "Please hold while I transfer you to the billing department.",
-    "Can you confirm the email address on your account?",
-    "I am sorry for the inconvenience, let me fix that for you right away.",
-)
 
 
 @contextlib.contextmanager
@@ -76,9 +70,11 @@ def tts_figures(address: str, voice: str, server_pid: int | None) -> tuple[dict,
     Also returns the audio, which the ASR measurements then use as caller speech."""
     _, tts = clients(address)
     with _busy(server_pid) as busy:
-        audio = [tts.synthesize(text, voice, sample_rate_hz=RATE).audio for text in SENTENCES]
+        audio = [
+            tts.synthesize(text, voice, sample_rate_hz=RATE).audio for text in CALL_CENTER_SENTENCES
+        ]
     first_chunk_s = []
-    for text in SENTENCES:
+    for text in CALL_CENTER_SENTENCES:
         started = time.perf_counter()
         next(iter(tts.synthesize_online(f"{text} {text}", voice, sample_rate_hz=RATE)))
         first_chunk_s.append(time.perf_counter() - started)

@@ -22,7 +22,8 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
 from pipecat.metrics.metrics import MetricsData, TurnMetricsData
 
 from pipeline.settings import TurnSettings
-from pipeline.turn.engine import BatchingTurnEngine, TurnEngineOverloaded
+from pipeline.turn.engine import TurnEngineOverloaded
+from pipeline.turn.interface import TurnEngine
 from pipeline.turn.metrics import TURN_FALLBACKS
 from pipeline.turn.shared import shared_engine
 
@@ -33,7 +34,7 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
     def __init__(
         self,
         *,
-        engine: BatchingTurnEngine | None = None,
+        engine: TurnEngine | None = None,
         settings: TurnSettings | None = None,
         smart_turn_model_path: str | None = None,
         cpu_count: int | None = None,

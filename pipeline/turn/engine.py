@@ -10,7 +10,6 @@ a share of the cores. A full queue fails at once with
 are dropped without being scored.
 """
 
-import asyncio
 import logging
 import queue
 import threading
@@ -28,6 +27,7 @@ from pipeline.turn.clip import (
     MIN_SAMPLE_RATE,
     prepare_clip,
 )
+from pipeline.turn.interface import TurnEngine
 from pipeline.turn.metrics import TURN_BATCH_SIZE, TURN_LATENCY, TURN_QUEUE_DEPTH, TURN_REQUESTS
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ class _Request:
     enqueued: float = field(default_factory=time.monotonic)
 
 
-class BatchingTurnEngine:
+class BatchingTurnEngine(TurnEngine):
     def __init__(
         self,
         runner: SmartTurnRunner,
@@ -74,12 +74,6 @@ class BatchingTurnEngine:
         for thread in self._threads:
             thread.daemon = True
             thread.start()
-
-    async def submit(
-        self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
-    ) -> float:
-        """Probability that `audio` (int16 or float, mono) ends a complete turn."""
-        return await asyncio.wrap_future(self.submit_nowait(audio, sample_rate, max_seconds))
 
     def submit_nowait(
         self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS

@@ -23,6 +23,7 @@ from prometheus_client import Counter, Gauge
 
 from pipeline.turn.clip import CLIP_SECONDS
 from pipeline.turn.engine import BatchingTurnEngine
+from pipeline.turn.interface import TurnEngine
 from pipeline.turn.triton_engine import TritonTurnEngine, TritonUnreachable, triton_clip
 
 log = logging.getLogger(__name__)
@@ -67,7 +68,7 @@ class CircuitBreaker:
         TRITON_CIRCUIT_OPEN.set(0)
 
 
-class FailoverTurnEngine:
+class FailoverTurnEngine(TurnEngine):
     def __init__(
         self,
         primary: TritonTurnEngine,
@@ -84,12 +85,6 @@ class FailoverTurnEngine:
         self._deadline = deadline_ms / 1000
         self._probe_interval = probe_interval_s
         self._probe: asyncio.Task | None = None
-
-    async def submit(
-        self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
-    ) -> float:
-        """Probability that `audio` (int16 or float, mono) ends a complete turn."""
-        return await asyncio.wrap_future(self.submit_nowait(audio, sample_rate, max_seconds))
 
     def submit_nowait(
         self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS

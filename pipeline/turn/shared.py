@@ -6,32 +6,10 @@ Triton client with failover to an in-process CPU engine (pipeline.turn.failover)
 
 import atexit
 import threading
-from concurrent.futures import Future
-from typing import Protocol
-
-import numpy as np
 
 from pipeline.settings import TurnSettings
 from pipeline.turn.engine import BatchingTurnEngine
-
-
-class TurnEngine(Protocol):
-    """What every turn engine offers (BatchingTurnEngine, FailoverTurnEngine)."""
-
-    name: str
-
-    async def submit(self, audio: np.ndarray, sample_rate: int, max_seconds: float = 8) -> float:
-        """Probability that `audio` ends a complete turn."""
-        ...
-
-    def submit_nowait(self, audio: np.ndarray, sample_rate: int, max_seconds: float = 8) -> Future:
-        """Thread-side form of `submit`: a concurrent Future of the probability."""
-        ...
-
-    def wait_ready(self, timeout: float | None = None) -> bool: ...
-
-    def close(self) -> None: ...
-
+from pipeline.turn.interface import TurnEngine
 
 _lock = threading.Lock()
 _engines: dict[str, TurnEngine] = {}

@@ -24,6 +24,7 @@ from tritonclient.utils import InferenceServerException
 
 from pipeline.triton import contract
 from pipeline.turn.clip import CLIP_SECONDS, prepare_clip
+from pipeline.turn.interface import TurnEngine
 from pipeline.turn.metrics import TURN_LATENCY, TURN_REQUESTS
 
 T = TypeVar("T")
@@ -50,7 +51,7 @@ def channel_args(reconnect_ms: int) -> list[tuple[str, int]]:
     ]
 
 
-class TritonTurnEngine:
+class TritonTurnEngine(TurnEngine):
     def __init__(self, url: str, *, timeout_ms: float = 500.0, reconnect_ms: int = 2000) -> None:
         self.name = "triton"
         self.url = url
@@ -68,12 +69,6 @@ class TritonTurnEngine:
     def run(self, coroutine: Coroutine[Any, Any, T]) -> "Future[T]":
         """Run a coroutine on the engine's loop, from any thread."""
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop)
-
-    async def submit(
-        self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
-    ) -> float:
-        """Probability that `audio` (int16 or float, mono) ends a complete turn."""
-        return await asyncio.wrap_future(self.submit_nowait(audio, sample_rate, max_seconds))
 
     def submit_nowait(
         self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
