@@ -113,7 +113,14 @@ def test_cpu_only_runs_the_stand_ins_and_no_gpu_anything(rendered):
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert speech[probe]["grpc"] == {"port": 50051}
     llm = hr.container(hr.find(objs, "Deployment", "llm-server"))
-    assert llm["command"] + llm["args"] == ["switchboard", "llm-server", "--port", "8000"]
+    assert llm["command"] + llm["args"] == [
+        "switchboard",
+        "llm-server",
+        "--host",
+        "0.0.0.0",
+        "--port",
+        "8000",
+    ]
     assert not [o for o in objs if o["metadata"]["name"].endswith("turn-server")]
     assert "nvidia.com/gpu" not in json.dumps(objs)
 
