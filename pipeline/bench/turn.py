@@ -7,8 +7,9 @@ engine is measured in its own fresh worker process (spawned by this run) so thei
 figures stay apart. Prints a table and writes JSON: per engine throughput_per_s, p50_ms,
 p99_ms, rss_mb (triton also mean_batch, batch_sizes, server_rss_mb); per engine ratios against
 stock (throughput: ours/stock, p99: stock/ours, rss: stock/ours, and cpu_per_clip: stock/ours
-where the model runs in the measured process) and the largest probability difference. CPU time per clip (all threads of the process) is
-the figure to trust on a shared machine: neighbours move wall time, not it.
+where the model runs in the measured process) and the largest probability difference. CPU
+time per clip (all threads of the process) is the figure to trust on a shared machine:
+neighbours move wall time, not it.
 """
 
 import argparse

@@ -4,7 +4,8 @@ In: Triton requests for model `smart_turn` (pipeline.triton.contract: `audio` IN
 Triton's dynamic batcher gathers them (up to `max_batch`, waiting at most `max_queue_delay_us`
 for more); `score_batch` turns one batch into `probability` FP32 [B, 1] with the same runner
 as the in-process engine (models.runner: CUDA with on-device features when there is a GPU,
-else the Pipecat-exact int8 ONNX on CPU), so the server's answers equal the local engine's.
+else the bundled int8 ONNX on CPU with Pipecat's own features), so the server's answers
+equal the local engine's.
 Triton itself checks dtype, shape and batch size and answers errors; a failing batch is
 answered with an error and the server carries on.
 """
