@@ -111,7 +111,10 @@ class BatchingTurnEngine(TurnEngine):
 
     def _work(self, index: int) -> None:
         if index == 0:  # warm up once (JIT compilation, lazy allocations) before any request
-            self.runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))
+            try:
+                self.runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))
+            except Exception:  # requests will fail the same way, each with its own error
+                log.exception("turn engine warm-up failed on %s", self.runner.device)
             self.ready.set()
         self.ready.wait()
         while (batch := self._next_batch()) is not None:
