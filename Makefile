@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch is enough for tests; GPU images install their own (Dockerfile.cuda).
 TORCH ?= torch==2.13.0
 
-.PHONY: venv test lint demo bench clean chromium
+.PHONY: venv test lint demo bench clean chromium peers
 
 venv: $(VENV)/.installed
 
@@ -27,8 +27,15 @@ chromium:
 	@command -v chromium >/dev/null 2>&1 || \
 	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 
+# Real telephony peers the SIP tests call through (Debian: sipp is in sip-tester).
+PEERS := sipp baresip
+peers:
+	@for p in $(PEERS); do command -v $$p >/dev/null 2>&1 || missing=1; done; \
+	if [ -n "$$missing" ]; then apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester baresip; fi
+
 # pytest exits 5 when it collects nothing: treat that as a failure, not a pass.
-test: venv lint
+test: venv lint peers
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
