@@ -4,7 +4,7 @@ In: a Pipecat transport (WebSocket, WebRTC, later SIP), the settings, the order 
 Out: a PipelineWorker ready for a WorkerRunner, plus the call's tools (which record what
 the LLM called). The frames flow:
 
-    transport.input -> STT -> user aggregator -> LLM -> TTS -> transport.output
+    transport.input -> STT -> user aggregator -> frame lag -> LLM -> TTS -> transport.output
         -> assistant aggregator (what the agent said goes back into the context)
 
 The user aggregator holds Silero VAD and the shared Smart Turn engine: together they decide
@@ -34,6 +34,7 @@ from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
+from pipeline.agent.frame_lag import FrameLagMeter
 from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
@@ -75,7 +76,8 @@ def build_call(
     aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings))
     user, assistant = aggregators.user(), aggregators.assistant()
     hints = [ToolHints()] if settings.llm.tool_hints else []
-    processors = [transport.input(), stt, user, *hints, llm, tts, transport.output(), assistant]
+    heard = [transport.input(), stt, user, FrameLagMeter()]
+    processors = [*heard, *hints, llm, tts, transport.output(), assistant]
     pipeline = Pipeline(processors)
     _log_conversation(user, assistant)
     worker = PipelineWorker(

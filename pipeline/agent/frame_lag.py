@@ -1,0 +1,47 @@
+"""How late the agent processes the caller's audio, against the call's own audio clock.
+
+In: the frames of one call, downstream. Out: the same frames, unchanged; for every caller
+audio frame an observation in switchboard_agent_frame_lag_seconds.
+
+A caller's line delivers audio in real time, so the n-th second of audio cannot arrive
+before the call's start plus n seconds. The lag of a frame is how far past that moment it
+is processed here. The start is the earliest consistent one: min over frames of
+(arrival - audio seconds before it), so a late first frame does not hide later lag.
+
+It sits right after the user aggregator: by then the frame has passed the transport, STT's
+queue and the aggregator's VAD and turn analysis, so a late frame here is a late turn
+decision, which is what callers notice. Frames the aggregator holds back (a muted caller)
+are not measured.
+"""
+
+import time
+
+from pipecat.frames.frames import Frame, InputAudioRawFrame
+from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
+from prometheus_client import Histogram
+
+from pipeline.agent.metrics import FRAME_LAG
+
+
+class FrameLagMeter(FrameProcessor):
+    """Measures each InputAudioRawFrame's lag and passes every frame on."""
+
+    def __init__(self, histogram: Histogram = FRAME_LAG, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._histogram = histogram
+        self._audio_s = 0.0  # caller audio seen before the current frame
+        self._start: float | None = None  # monotonic time the call's audio clock began
+
+    def lag(self, frame: InputAudioRawFrame, now: float) -> float:
+        """The frame's lag in seconds (0 for the earliest-consistent frame)."""
+        start = now - self._audio_s
+        self._start = start if self._start is None else min(self._start, start)
+        bytes_per_s = 2 * frame.sample_rate * frame.num_channels
+        self._audio_s += len(frame.audio) / bytes_per_s
+        return start - self._start
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InputAudioRawFrame) and direction == FrameDirection.DOWNSTREAM:
+            self._histogram.observe(self.lag(frame, time.monotonic()))
+        await self.push_frame(frame, direction)

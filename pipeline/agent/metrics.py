@@ -1,0 +1,45 @@
+"""Prometheus metrics of the agent process (scraped from agent.metrics_port).
+
+In: observations from the call pipelines (pipeline/agent/frame_lag.py,
+pipeline/agent/call_metrics.py, pipeline/serve/app.py). Out: these metric objects in
+prometheus_client's default registry, which `serve` exposes. The turn engine's own metrics
+live in pipeline/turn/metrics.py; docs/metrics.md lists them all.
+"""
+
+from prometheus_client import Counter, Gauge, Histogram
+
+# 1 ms .. 1 s, finer where a healthy agent sits (a 20 ms frame should be seen within one frame).
+_LAG_BUCKETS = (0.001, 0.002, 0.005, 0.01, 0.02, 0.03, 0.05, 0.075, 0.1, 0.2, 0.35, 0.5, 1.0)
+_SERVICE_BUCKETS = (0.025, 0.05, 0.1, 0.2, 0.35, 0.5, 0.75, 1.0, 1.5, 2.5, 5.0, 10.0, 20.0)
+
+FRAME_LAG = Histogram(
+    "switchboard_agent_frame_lag_seconds",
+    "How late each caller audio frame leaves the user aggregator (VAD and turn analysis), "
+    "against the call's audio clock",
+    buckets=_LAG_BUCKETS,
+)
+ACTIVE_CALLS = Gauge("switchboard_agent_active_calls", "Calls in progress")
+CALLS = Counter(
+    "switchboard_agent_calls_total",
+    "Calls ended, by outcome: completed (the caller hung up or the agent ended it), "
+    "apologized (a service failed; the agent apologized and ended it), failed (ended by an "
+    "error with no apology), refused (arrived while draining or malformed)",
+    ["outcome"],
+)
+SERVICE_TTFB = Histogram(
+    "switchboard_agent_service_ttfb_seconds",
+    "Time to first byte of the STT, LLM and TTS services, as Pipecat measures it",
+    ["service"],
+    buckets=_SERVICE_BUCKETS,
+)
+RESPONSE_LATENCY = Histogram(
+    "switchboard_agent_response_latency_seconds",
+    "From the caller's end of speech (VAD stop) to the agent's first audio",
+    buckets=_SERVICE_BUCKETS,
+)
+ERRORS = Counter(
+    "switchboard_agent_errors_total",
+    "Errors in call pipelines, by the service that raised them (stt, llm, tts, other) and "
+    "Pipecat's error category (connectivity, server, ...)",
+    ["service", "category"],
+)

@@ -1,0 +1,55 @@
+"""The agent's metrics: frame lag against the call's audio clock, and what the call
+observers count. Pipecat pipelines run for real here (pipecat.tests.utils.run_test)."""
+
+import asyncio
+
+from pipecat.frames.frames import InputAudioRawFrame
+from pipecat.tests.utils import run_test
+from prometheus_client import CollectorRegistry, Histogram
+
+from pipeline.agent.frame_lag import FrameLagMeter
+
+RATE = 16000
+FRAME_S = 0.02
+
+
+def _frame() -> InputAudioRawFrame:
+    return InputAudioRawFrame(audio=b"\0\0" * int(RATE * FRAME_S), sample_rate=RATE, num_channels=1)
+
+
+def _histogram() -> tuple[Histogram, CollectorRegistry]:
+    registry = CollectorRegistry()
+    return Histogram("lag_seconds", "test", registry=registry, buckets=(0.001, 0.1, 1.0)), registry
+
+
+def test_frame_lag_is_how_far_past_the_audio_clock_a_frame_is_seen() -> None:
+    meter = FrameLagMeter(histogram=_histogram()[0])
+    on_time = [meter.lag(_frame(), 10.0 + i * FRAME_S) for i in range(3)]
+    late = meter.lag(_frame(), 10.5)  # the 4th frame is due at 10.06
+    early = meter.lag(_frame(), 10.08 + 0.001)  # due at 10.08; a burst catching up
+    assert on_time == [0.0, 0.0, 0.0]
+    assert abs(late - 0.44) < 1e-9
+    assert abs(early - 0.001) < 1e-9
+
+
+def test_a_late_first_frame_does_not_hide_later_lag() -> None:
+    meter = FrameLagMeter(histogram=_histogram()[0])
+    assert meter.lag(_frame(), 5.3) == 0.0  # first frame delayed by 0.3 s
+    assert meter.lag(_frame(), 5.02) == 0.0  # the clock moves back to the earliest start
+    assert abs(meter.lag(_frame(), 5.3) - 0.26) < 1e-9  # due at 5.04
+
+
+def test_meter_in_a_pipeline_observes_every_audio_frame_and_passes_it_on() -> None:
+    histogram, registry = _histogram()
+    frames = [_frame() for _ in range(25)]
+    down, _ = asyncio.run(
+        run_test(
+            FrameLagMeter(histogram=histogram),
+            frames_to_send=frames,
+            expected_down_frames=[InputAudioRawFrame] * 25,
+        )
+    )
+    assert registry.get_sample_value("lag_seconds_count") == 25
+    # Sent faster than real time, so no frame is behind the clock.
+    assert registry.get_sample_value("lag_seconds_bucket", {"le": "0.001"}) == 25
+    assert all(a is b for a, b in zip(down, frames, strict=True))
