@@ -123,6 +123,9 @@ class AgentSettings(_Section):
     advertise_address: str = ""
     orders_file: Path | None = None  # None: the demo fixture pipeline/agent/data/orders.json
     vad_stop_secs: float = Field(0.2, gt=0, le=3)  # silence before the turn model is asked
+    # Who ends the caller's turn: "smart" the shared Smart Turn engine (turn.engine), "stock"
+    # Pipecat's LocalSmartTurnAnalyzerV3 per call, "vad" Pipecat's silence timeout alone.
+    turn_mode: Literal["smart", "stock", "vad"] = "smart"
     start_timeout_s: float = Field(300.0, gt=0)  # `serve --cpu`: wait this long for children
 
 

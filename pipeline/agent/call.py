@@ -7,8 +7,9 @@ the LLM called). The frames flow:
     transport.input -> STT -> user aggregator -> frame lag -> LLM -> TTS -> transport.output
         -> assistant aggregator (what the agent said goes back into the context)
 
-The user aggregator holds Silero VAD and the shared Smart Turn engine: together they decide
-when the caller has finished, and caller speech while the agent talks is an interruption.
+The user aggregator holds Silero VAD and the turn stop strategy (agent.turn_mode: the shared
+Smart Turn engine by default): together they decide when the caller has finished, and
+caller speech while the agent talks is an interruption.
 
 Barge-in: when VAD hears the caller while the agent speaks, the user aggregator broadcasts
 an interruption; TTS and the output transport drop what they had queued at once.
@@ -18,6 +19,7 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import TTSSpeakFrame
@@ -30,7 +32,11 @@ from pipecat.processors.aggregators.llm_response_universal import (
 )
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.transports.base_transport import BaseTransport
-from pipecat.turns.user_stop import TurnAnalyzerUserTurnStopStrategy
+from pipecat.turns.user_stop import (
+    BaseUserTurnStopStrategy,
+    SpeechTimeoutUserTurnStopStrategy,
+    TurnAnalyzerUserTurnStopStrategy,
+)
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
@@ -46,15 +52,24 @@ log = logging.getLogger(__name__)
 IN_RATE = 16000  # what VAD, Smart Turn and the ASR get; transports resample to it
 
 
-def user_params(settings: Settings) -> LLMUserAggregatorParams:
-    """Silero VAD plus the shared Smart Turn engine as the only stop strategy."""
-    vad = SileroVADAnalyzer(params=VADParams(stop_secs=settings.agent.vad_stop_secs))
+def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
+    """What ends the caller's turn (agent.turn_mode): the shared Smart Turn engine, stock
+    Pipecat's per-call LocalSmartTurnAnalyzerV3, or Pipecat's silence timeout alone."""
+    mode = settings.agent.turn_mode
+    if mode == "vad":
+        return SpeechTimeoutUserTurnStopStrategy()
+    if mode == "stock":
+        return TurnAnalyzerUserTurnStopStrategy(turn_analyzer=LocalSmartTurnAnalyzerV3())
     turn = SharedSmartTurnAnalyzer(settings=settings.turn)
+    return TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)
+
+
+def user_params(settings: Settings) -> LLMUserAggregatorParams:
+    """Silero VAD plus the turn stop strategy that agent.turn_mode names."""
+    vad = SileroVADAnalyzer(params=VADParams(stop_secs=settings.agent.vad_stop_secs))
     return LLMUserAggregatorParams(
         vad_analyzer=vad,
-        user_turn_strategies=UserTurnStrategies(
-            stop=[TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)]
-        ),
+        user_turn_strategies=UserTurnStrategies(stop=[turn_stop_strategy(settings)]),
     )
 
 
