@@ -1,0 +1,203 @@
+"""One call's RTP leg (RFC 3550, G.711, RFC 4733 DTMF) as a `CallMedia`.
+
+In: RTP datagrams from the negotiated remote address (all others are dropped and counted),
+and the agent's 8 kHz PCM via `write`. Out: `read()` gives the caller's audio in sequence
+order (a small jitter buffer; a lost packet becomes silence), one `Dtmf` per key press, and
+None once closed; a 20 ms pacer sends the agent's audio, or silence when it has none, with
+sequence numbers and timestamps running on across silence and hold.
+"""
+
+import asyncio
+import ipaddress
+import logging
+import random
+from collections import Counter
+
+from pipeline.telephony.call_media import PACKET_BYTES, Dtmf
+from pipeline.telephony.dtmf_events import DtmfEvents
+from pipeline.telephony.jitter_buffer import JitterBuffer
+from pipeline.telephony.rtp_packet import G711, RtpPacket, build, decode_payload, parse
+from pipeline.telephony.rtp_packet import encode_payload as encode
+from pipeline.telephony.sdp import DIRECTIONS, Codec
+
+log = logging.getLogger(__name__)
+
+PACKET_S = 0.02
+SAMPLES = PACKET_BYTES // 2  # per 20 ms packet at 8 kHz
+DRAIN_AFTER_S = 0.1  # a gap still open this long after the last packet is a loss
+MAX_LAG_S = 0.2  # the pacer fell this far behind (a stalled loop): skip ahead, never burst
+
+
+class NoRtpPort(RuntimeError):
+    """Every even UDP port of the configured RTP range is taken."""
+
+
+def _ip(host: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address:
+    ip = ipaddress.ip_address(host.split("%")[0])
+    return getattr(ip, "ipv4_mapped", None) or ip
+
+
+class _Receiver(asyncio.DatagramProtocol):
+    def __init__(self) -> None:
+        self.leg: RtpLeg | None = None
+
+    def datagram_received(self, data: bytes, addr: tuple) -> None:
+        if self.leg is not None:
+            self.leg._received(data, addr)
+
+    def error_received(self, exc: Exception) -> None:
+        log.debug("RTP socket error: %s", exc)  # e.g. ICMP port unreachable from the peer
+
+
+class RtpLeg:
+    """See the module docstring; `open` it, then `start` it once the SDP is negotiated."""
+
+    def __init__(self, transport: asyncio.DatagramTransport, local_port: int) -> None:
+        self.local_port = local_port
+        self.dropped: Counter[str] = Counter()  # why packets were dropped: foreign, malformed...
+        self._transport = transport
+        self._remote: tuple[str, int] | None = None
+        self._remote_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
+        self._direction = "sendrecv"
+        self._codec: Codec | None = None
+        self._dtmf_payload_type: int | None = None
+        self._inbox: asyncio.Queue[bytes | Dtmf | None] = asyncio.Queue()
+        self._jitter = JitterBuffer()
+        self._dtmf = DtmfEvents()
+        self._drain_timer: asyncio.TimerHandle | None = None
+        self._outbox = bytearray()
+        self._sequence = random.getrandbits(16)
+        self._timestamp = random.getrandbits(32)
+        self._ssrc = random.getrandbits(32)
+        self._talking = False
+        self._pacer: asyncio.Task | None = None
+        self._closed = False
+
+    @classmethod
+    async def open(cls, host: str, port_min: int, port_max: int) -> "RtpLeg":
+        """Bind the first free even UDP port in [port_min, port_max] on `host`."""
+        loop = asyncio.get_running_loop()
+        for port in range(port_min + port_min % 2, port_max + 1, 2):
+            try:
+                transport, receiver = await loop.create_datagram_endpoint(
+                    _Receiver, local_addr=(host, port)
+                )
+            except OSError:
+                continue
+            leg = cls(transport, port)
+            receiver.leg = leg
+            return leg
+        raise NoRtpPort(f"no free even UDP port for RTP in {port_min}-{port_max} on {host}")
+
+    def start(self, remote: tuple[str, int], codec: Codec, dtmf_payload_type: int | None) -> None:
+        """Begin sending to and receiving from `remote` with `codec` (PCMU or PCMA)."""
+        if codec.name.upper() not in G711 or codec.clock_rate != 8000:
+            raise ValueError(f"RTP leg speaks PCMU/PCMA at 8000 Hz, not {codec}")
+        self._codec = Codec(codec.payload_type, codec.name.upper(), 8000)
+        self._dtmf_payload_type = dtmf_payload_type
+        self.set_remote(remote, self._direction)
+        if self._pacer is None and not self._closed:
+            self._pacer = asyncio.get_running_loop().create_task(self._pace())
+
+    def set_remote(self, remote: tuple[str, int], direction: str) -> None:
+        """New remote address and our direction (a re-INVITE: hold is recvonly or inactive)."""
+        if direction not in DIRECTIONS:
+            raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+        self._remote, self._remote_ip = (remote[0], remote[1]), _ip(remote[0])
+        self._direction = direction
+
+    async def read(self) -> bytes | Dtmf | None:
+        item = await self._inbox.get()
+        if item is None:
+            self._inbox.put_nowait(None)  # every later read sees the end too
+        return item
+
+    async def write(self, pcm: bytes) -> None:
+        if not self._closed:
+            self._outbox.extend(pcm)
+
+    def clear(self) -> None:
+        self._outbox.clear()
+
+    async def close(self) -> None:
+        if self._closed:
+            return
+        self._closed = True
+        if self._drain_timer is not None:
+            self._drain_timer.cancel()
+        if self._pacer is not None:
+            self._pacer.cancel()
+            await asyncio.gather(self._pacer, return_exceptions=True)
+        self._transport.close()
+        self._inbox.put_nowait(None)
+
+    def _received(self, data: bytes, addr: tuple) -> None:
+        if self._closed or self._codec is None:
+            self.dropped["not started"] += 1
+            return
+        if addr[1] != self._remote[1] or _ip(addr[0]) != self._remote_ip:
+            self.dropped["foreign"] += 1
+            return
+        try:
+            packet = parse(data)
+        except ValueError:
+            self.dropped["malformed"] += 1
+            return
+        if packet.payload_type == self._dtmf_payload_type:
+            digit = self._dtmf.feed(packet.timestamp, packet.payload)
+            if digit is not None:
+                self._inbox.put_nowait(digit)
+        elif packet.payload_type != self._codec.payload_type:
+            self.dropped["payload type"] += 1
+        elif self._direction in ("sendrecv", "recvonly"):
+            self._play(self._jitter.push(packet.sequence, packet.payload))
+            if self._drain_timer is not None:
+                self._drain_timer.cancel()
+            if self._jitter.held:
+                loop = asyncio.get_running_loop()
+                self._drain_timer = loop.call_later(DRAIN_AFTER_S, self._drain)
+
+    def _drain(self) -> None:
+        self._play(self._jitter.drain())
+
+    def _play(self, payloads: list[bytes | None]) -> None:
+        for payload in payloads:
+            if payload is None:
+                self._inbox.put_nowait(bytes(PACKET_BYTES))  # a lost packet: 20 ms of silence
+            elif payload:
+                self._inbox.put_nowait(decode_payload(self._codec.name, payload))
+
+    async def _pace(self) -> None:
+        loop = asyncio.get_running_loop()
+        due = loop.time()
+        while True:
+            due += PACKET_S
+            delay = due - loop.time()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            elif delay < -MAX_LAG_S:
+                due = loop.time()
+            self._send_packet()
+
+    def _send_packet(self) -> None:
+        chunk = bytes(self._outbox[:PACKET_BYTES])
+        del self._outbox[:PACKET_BYTES]
+        starts_talkspurt = bool(chunk) and not self._talking
+        self._talking = bool(chunk)
+        sending = self._direction in ("sendrecv", "sendonly") and self._remote_ip is not None
+        if sending and not self._remote_ip.is_unspecified:
+            payload = encode(self._codec.name, chunk.ljust(PACKET_BYTES, b"\0"))
+            packet = RtpPacket(
+                self._codec.payload_type,
+                self._sequence,
+                self._timestamp,
+                self._ssrc,
+                payload,
+                marker=starts_talkspurt,
+            )
+            try:
+                self._transport.sendto(build(packet), self._remote)
+            except OSError as exc:
+                log.debug("RTP send to %s failed: %s", self._remote, exc)
+            self._sequence = (self._sequence + 1) & 0xFFFF
+        self._timestamp = (self._timestamp + SAMPLES) & 0xFFFFFFFF
