@@ -9,7 +9,7 @@ laptop in CPU mode: every endpoint on localhost.
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -121,12 +121,26 @@ class AgentSettings(_Section):
     rtp_port_max: int = Field(10063, ge=1, le=65535)
     audiosocket_port: int = Field(9092, ge=1, le=65535)
     advertise_address: str = ""
+    # SIP trunk (`serve --sip-port`): listeners, who may call, how many at once, what a bot
+    # transfer dials. Empty sip_auth_user: no digest authentication.
+    sip_transports: list[Literal["udp", "tcp"]] = Field(["udp", "tcp"], min_length=1)
+    sip_allowed_peers: list[IPvAnyNetwork] = ["127.0.0.0/8", "::1/128"]  # addresses, CIDRs
+    sip_max_calls: int = Field(20, ge=1)
+    sip_busy_status: Literal[486, 503] = 486  # the answer past sip_max_calls
+    sip_auth_user: str = ""
+    sip_auth_password: str = ""
+    sip_transfer_target: str = ""  # e.g. sip:1000@pbx.example; empty: a transfer hangs up
+    sip_ring_ms: int = Field(0, ge=0, le=60000)  # ring this long before answering
     orders_file: Path | None = None  # None: the demo fixture pipeline/agent/data/orders.json
     vad_stop_secs: float = Field(0.2, gt=0, le=3)  # silence before the turn model is asked
     # Who ends the caller's turn: "smart" the shared Smart Turn engine (turn.engine), "stock"
     # Pipecat's LocalSmartTurnAnalyzerV3 per call, "vad" Pipecat's silence timeout alone.
     turn_mode: Literal["smart", "stock", "vad"] = "smart"
     start_timeout_s: float = Field(300.0, gt=0)  # `serve --cpu`: wait this long for children
+    # SIGTERM: refuse new calls and let those in progress finish for up to this long, then
+    # stop (the Helm chart's terminationGracePeriodSeconds must exceed it).
+    drain_timeout_s: float = Field(30.0, ge=0, le=3600)
+    transcripts_file: Path | None = None  # JSON lines, one per caller/agent turn; None: off
 
 
 class Settings(BaseSettings):

@@ -1,0 +1,199 @@
+"""One incoming SIP call from INVITE to BYE: offer/answer, the media leg, the handler.
+
+In: an INVITE the server has admitted (allowed peer, authenticated, under capacity), then the
+requests of its dialog (ACK, CANCEL, BYE, re-INVITE, NOTIFY). Out: 180 and 200 with our SDP
+answer (488 for an offer we cannot take, 503 with no free RTP port, 487 when cancelled while
+ringing), the media leg handed to the `CallHandler`, and BYE or REFER when the bot ends the
+call. Anything that goes wrong stays inside this call.
+"""
+
+import asyncio
+import contextlib
+import logging
+import random
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipeline.telephony.sdp import (
+    SdpError,
+    answer_direction,
+    build_answer,
+    choose_codec,
+    parse_offer,
+)
+from pipeline.telephony.sip.dialog import Dialog
+from pipeline.telephony.sip.handler import CallHandler, CallInfo
+from pipeline.telephony.sip.message import SipMessage
+from pipeline.telephony.sip.responses import ALLOW, response
+from pipeline.telephony.sip.timers import retransmit
+
+log = logging.getLogger(__name__)
+
+OpenLeg = Callable[[], Awaitable[Any]]  # -> an RtpLeg (pipeline.telephony.rtp)
+TRANSFER_WAIT_S = 10.0  # how long the transferee may take to report before we hang up
+
+
+class SipCall:
+    """Runs one call; the server routes the dialog's requests to the on_* methods."""
+
+    def __init__(
+        self,
+        invite: SipMessage,
+        dialog: Dialog,
+        send: Callable[[SipMessage], None],
+        open_leg: OpenLeg,
+        handler: CallHandler,
+        *,
+        ring_s: float = 0.0,
+        transfer_target: str = "",
+        advertise: str,
+    ) -> None:
+        self.invite, self.dialog, self.send = invite, dialog, send
+        self.open_leg, self.handler = open_leg, handler
+        self.ring_s, self.transfer_target, self.advertise = ring_s, transfer_target, advertise
+        self.state = "early"  # -> confirmed -> ended
+        self.leg: Any = None
+        self.final: SipMessage | None = None  # our final answer to the INVITE, for retransmits
+        self._cancelled = asyncio.Event()
+        self._acked = asyncio.Event()
+        self._transfer_done = asyncio.Event()
+        self._session = random.randrange(1, 2**31)
+        self._offer: Any = None
+
+    def _answer(self, status: int, **kwargs: Any) -> None:
+        self.final = response(self.invite, status, to_tag=self.dialog.local_tag, **kwargs)
+        self.send(self.final)
+
+    def _sdp_answer(self, request: SipMessage, direction: str) -> SipMessage:
+        body = build_answer(
+            self._offer, self._codec, self.advertise, self.leg.local_port, self._session, direction
+        ).encode()
+        headers = [("Contact", self.dialog.contact), ("Allow", ALLOW)]
+        headers.append(("Content-Type", "application/sdp"))
+        return response(request, 200, to_tag=self.dialog.local_tag, headers=headers, body=body)
+
+    async def run(self) -> None:
+        """The whole call; returns when it is over (never raises for the peer's mistakes)."""
+        try:
+            if await self._set_up():
+                await self._talk()
+        except Exception:
+            log.exception("call %s failed", self.dialog.call_id)
+            if self.state == "early":
+                self._answer(500)
+            elif self.state == "confirmed":
+                await self.dialog.request("BYE")
+        finally:
+            self.state = "ended"
+            if self.leg is not None:
+                await self.leg.close()
+
+    async def _set_up(self) -> bool:
+        try:
+            self._offer = parse_offer(self.invite.body.decode("utf-8", "replace"))
+        except SdpError as exc:
+            self._answer(488, headers=[("Warning", f'399 switchboard "{exc}"')])
+            return False
+        self._codec = choose_codec(self._offer)
+        if self._codec is None:
+            self._answer(488, headers=[("Warning", '305 switchboard "need PCMU or PCMA"')])
+            return False
+        try:
+            self.leg = await self.open_leg()
+        except RuntimeError as exc:  # NoRtpPort
+            log.warning("call %s: %s", self.dialog.call_id, exc)
+            self._answer(503, headers=[("Retry-After", "5")])
+            return False
+        self.send(response(self.invite, 180, to_tag=self.dialog.local_tag))
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(self._cancelled.wait(), self.ring_s)
+        if self._cancelled.is_set():
+            self._answer(487)
+            return False
+        offer = self._offer
+        direction = answer_direction(offer.direction)
+        self.final = self._sdp_answer(self.invite, direction)
+        self.state = "confirmed"
+        self.leg.start((offer.address, offer.port), self._codec, offer.dtmf_payload_type)
+        self.leg.set_remote((offer.address, offer.port), direction)
+        reliable = self.dialog.peer.transport == "tcp"
+        asyncio.create_task(self._await_ack(reliable))
+        return True
+
+    async def _await_ack(self, reliable: bool) -> None:
+        final = self.final
+        if not await retransmit(lambda: self.send(final), self._acked, reliable=reliable):
+            log.warning("call %s: no ACK for our 200; hanging up", self.dialog.call_id)
+            if self.state == "confirmed":
+                await self.leg.close()
+
+    async def _talk(self) -> None:
+        peer = self.dialog.peer
+        info = CallInfo(
+            self.dialog.call_id, self.dialog.remote, self.invite.uri, f"{peer.host}:{peer.port}"
+        )
+        log.info("call %s: answered (%s)", info.call_id, self._codec.name)
+        outcome = await self.handler(self.leg, info)
+        if self.state != "confirmed":
+            return  # the caller hung up
+        if outcome == "transfer" and self.transfer_target:
+            await self._transfer()
+        if self.state == "confirmed":
+            self.state = "ended"
+            await self.leg.close()
+            await self.dialog.request("BYE")
+            log.info("call %s: we hung up", info.call_id)
+
+    async def _transfer(self) -> None:
+        target = self.transfer_target
+        answer = await self.dialog.request(
+            "REFER",
+            [("Refer-To", f"<{target}>"), ("Referred-By", f"<{self.dialog.contact[1:-1]}>")],
+        )
+        if answer is not None and answer.status < 300:
+            log.info("call %s: transferring to %s", self.dialog.call_id, target)
+            try:
+                await asyncio.wait_for(self._transfer_done.wait(), TRANSFER_WAIT_S)
+            except TimeoutError:
+                log.info("call %s: no final NOTIFY for the transfer", self.dialog.call_id)
+        else:
+            status = answer.status if answer else "no answer"
+            log.warning("call %s: REFER refused (%s); hanging up", self.dialog.call_id, status)
+
+    # Requests of this dialog, routed here by the server.
+
+    def on_cancel(self) -> None:
+        self._cancelled.set()
+
+    def on_ack(self) -> None:
+        self._acked.set()
+
+    def on_bye(self, request: SipMessage) -> None:
+        self.send(response(request, 200))
+        if self.state != "ended":
+            log.info("call %s: caller hung up", self.dialog.call_id)
+            self.state = "ended"
+            if self.leg is not None:
+                asyncio.create_task(self.leg.close())
+
+    def on_notify(self, request: SipMessage) -> None:
+        self.send(response(request, 200))
+        sipfrag = request.body.decode("utf-8", "replace")
+        if "terminated" in request.get("Subscription-State") or sipfrag.startswith("SIP/2.0 2"):
+            self._transfer_done.set()
+
+    def on_reinvite(self, request: SipMessage) -> None:
+        """A new offer in the dialog (hold, resume, a new address): update the leg."""
+        if not request.body:  # no offer: ours again, unchanged
+            self.send(self._sdp_answer(request, answer_direction(self._offer.direction)))
+            return
+        try:
+            offer = parse_offer(request.body.decode("utf-8", "replace"))
+        except SdpError as exc:
+            self.send(response(request, 488, headers=[("Warning", f'399 switchboard "{exc}"')]))
+            return
+        self._offer = offer
+        direction = answer_direction(offer.direction)
+        self.leg.set_remote((offer.address, offer.port), direction)
+        self.send(self._sdp_answer(request, direction))
+        log.info("call %s: re-INVITE, caller is %s", self.dialog.call_id, offer.direction)

@@ -1,0 +1,175 @@
+"""The SIP user agent server: admits calls and routes every message to its call.
+
+In: SIP messages from the UDP/TCP listeners. Out: answers to requests that belong to no call
+(OPTIONS 200, 400 for malformed requests, 403 for peers not allowed, 401 digest challenges,
+486/503 at capacity, 481 for unknown dialogs, 405 for other methods) and a `SipCall` task per
+admitted INVITE. Retransmitted requests get the last answer again. An unparseable datagram is
+dropped; an error in one message or one call never reaches another.
+"""
+
+import asyncio
+import logging
+import socket
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from pipeline.settings import AgentSettings
+from pipeline.telephony.sip.access import DigestAuth, PeerFilter
+from pipeline.telephony.sip.call import SipCall
+from pipeline.telephony.sip.dialog import Dialog
+from pipeline.telephony.sip.handler import CallHandler
+from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
+from pipeline.telephony.sip.responses import ALLOW, response
+from pipeline.telephony.sip.transport import Peer, SipTransport
+
+log = logging.getLogger(__name__)
+REMEMBERED_ANSWERS = 4096
+
+
+class SipServer:
+    """Listens on agent.sip_port; every admitted call runs `handler`."""
+
+    def __init__(
+        self,
+        settings: AgentSettings,
+        handler: CallHandler,
+        open_leg: Callable[[], Awaitable[Any]] | None = None,
+    ) -> None:
+        self.settings = settings
+        self.handler = handler
+        self.open_leg = open_leg or self._open_rtp_leg
+        self.peers = PeerFilter([str(net) for net in settings.sip_allowed_peers])
+        self.auth = (
+            DigestAuth(settings.sip_auth_user, settings.sip_auth_password)
+            if settings.sip_auth_user
+            else None
+        )
+        self.calls: dict[str, SipCall] = {}
+        self._answers: OrderedDict[tuple[str, str], SipMessage] = OrderedDict()
+        self.transport = SipTransport(self._receive)
+        self.port = settings.sip_port
+
+    async def start(self) -> None:
+        s = self.settings
+        await self.transport.start(s.host, s.sip_port, s.sip_transports)
+        log.info("sip: listening on %s:%d (%s)", s.host, s.sip_port, "+".join(s.sip_transports))
+
+    async def close(self) -> None:
+        """Stop listening and end every call's media (no BYE: the process is going away)."""
+        await self.transport.close()
+        for call in list(self.calls.values()):
+            call.state = "ended"
+            if call.leg is not None:
+                await call.leg.close()
+
+    async def _open_rtp_leg(self) -> Any:
+        from pipeline.telephony.rtp import RtpLeg
+
+        s = self.settings
+        return await RtpLeg.open(s.host, s.rtp_port_min, s.rtp_port_max)
+
+    def active_calls(self) -> int:
+        return sum(1 for call in self.calls.values() if call.state != "ended")
+
+    def _send(self, peer: Peer, message: SipMessage) -> None:
+        if not message.is_request and message.status >= 200:
+            key = (message.branch, message.cseq[1])
+            self._answers[key] = message
+            while len(self._answers) > REMEMBERED_ANSWERS:
+                self._answers.popitem(last=False)
+        self.transport.send(peer, message.to_bytes())
+
+    def _receive(self, data: bytes, peer: Peer) -> None:
+        log.debug("sip: from %s:%d: %r", peer.host, peer.port, data[:80])
+        try:
+            message = parse(data)
+        except SipParseError as exc:
+            bad = exc.message
+            if bad is not None and bad.is_request and bad.method != "ACK" and bad.get("Via"):
+                log.info("sip: 400 to %s:%d: %s", peer.host, peer.port, exc)
+                reply = response(bad, 400, reason=f"Bad Request ({exc})"[:120])
+                self.transport.send(peer, reply.to_bytes())
+            else:
+                log.debug(
+                    "sip: dropped unparseable message from %s:%d: %s", peer.host, peer.port, exc
+                )
+            return
+        try:
+            if message.is_request:
+                self._request(message, peer)
+            elif call := self.calls.get(message.get("Call-ID")):
+                call.dialog.on_response(message)
+        except Exception:
+            log.exception("sip: error handling a message from %s:%d", peer.host, peer.port)
+            if message.is_request and message.method != "ACK":
+                self._send(peer, response(message, 500))
+
+    def _request(self, request: SipMessage, peer: Peer) -> None:
+        def send(message: SipMessage) -> None:
+            self._send(peer, message)
+
+        method, call = request.method, self.calls.get(request.get("Call-ID"))
+        repeat = self._answers.get((request.branch, method))
+        if repeat is not None and method != "ACK":
+            self.transport.send(peer, repeat.to_bytes())  # a retransmission
+        elif method == "OPTIONS":
+            send(response(request, 200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")]))
+        elif method == "ACK":
+            if call is not None:
+                call.on_ack()
+        elif method == "CANCEL":
+            send(response(request, 200 if call else 481))
+            if call is not None:
+                call.on_cancel()
+        elif call is not None and method in ("BYE", "NOTIFY", "INVITE"):
+            if method == "INVITE" and request.branch == call.invite.branch:
+                return  # the INVITE again, before we answered: 100 was enough
+            {"BYE": call.on_bye, "NOTIFY": call.on_notify, "INVITE": call.on_reinvite}[method](
+                request
+            )
+        elif method == "INVITE":
+            self._admit(request, peer, send)
+        elif method in ("BYE", "NOTIFY", "REFER", "INFO", "UPDATE"):
+            send(response(request, 481))
+        else:
+            send(response(request, 405, headers=[("Allow", ALLOW)]))
+
+    def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], None]) -> None:
+        if not self.peers.allows(peer.host):
+            log.info("sip: 403 to %s (not in agent.sip_allowed_peers)", peer.host)
+            send(response(invite, 403))
+            return
+        if self.auth is not None and not self.auth.check(invite):
+            send(response(invite, 401, headers=[("WWW-Authenticate", self.auth.challenge())]))
+            return
+        if self.active_calls() >= self.settings.sip_max_calls:
+            log.info(
+                "sip: %d calls already; %d", self.active_calls(), self.settings.sip_busy_status
+            )
+            send(response(invite, self.settings.sip_busy_status))
+            return
+        send(response(invite, 100))
+        local = self._local_address(peer.host)
+        dialog = Dialog(invite, peer, f"{local}:{self.port}", send)
+        call = SipCall(
+            invite, dialog, send, self.open_leg, self.handler,
+            ring_s=self.settings.sip_ring_ms / 1000,
+            transfer_target=self.settings.sip_transfer_target,
+            advertise=local,
+        )  # fmt: skip
+        self.calls[dialog.call_id] = call
+        task = asyncio.create_task(call.run())
+        task.add_done_callback(lambda _t: self.calls.pop(dialog.call_id, None))
+
+    def _local_address(self, peer_host: str) -> str:
+        """advertise_address, else the bound host, else the address that routes to the peer."""
+        if self.settings.advertise_address:
+            return self.settings.advertise_address
+        if self.settings.host not in ("0.0.0.0", "::", ""):
+            return self.settings.host
+        with socket.socket(
+            socket.AF_INET6 if ":" in peer_host else socket.AF_INET, socket.SOCK_DGRAM
+        ) as s:
+            s.connect((peer_host, 9))
+            return s.getsockname()[0]

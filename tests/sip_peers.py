@@ -1,0 +1,135 @@
+"""Helpers for SIP tests with real peers: a SIP server with a real handler running in a
+thread, an RTP capture (pcap) of spoken audio and DTMF for sipp's play_pcap_audio, and
+running sipp scenarios from tests/sipp/.
+
+In: settings overrides, text to speak, a scenario name. Out: the running server (and what
+its handler saw), a pcap file, sipp's exit status and output.
+"""
+
+import asyncio
+import struct
+import subprocess
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from speech_server_fixture import free_port
+
+from pipeline.settings import AgentSettings
+from pipeline.telephony.call_media import DTMF_DIGITS
+from pipeline.telephony.dtmf_events import event_payload
+from pipeline.telephony.rtp_packet import RtpPacket, build, encode_payload
+from pipeline.telephony.sip.handler import CallHandler
+from pipeline.telephony.sip.server import SipServer
+
+SCENARIOS = Path(__file__).parent / "sipp"
+PCMU, DTMF_PT = 0, 101
+
+
+@dataclass
+class RunningSip:
+    server: SipServer
+    loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+
+    @property
+    def port(self) -> int:
+        return self.server.settings.sip_port
+
+    def call(self, fn: Callable[[], Any]) -> Any:
+        """Run `fn` on the server's loop (to read its state safely)."""
+
+        async def _run() -> Any:
+            return fn()
+
+        return asyncio.run_coroutine_threadsafe(_run(), self.loop).result(10)
+
+    def stop(self) -> None:
+        asyncio.run_coroutine_threadsafe(self.server.close(), self.loop).result(10)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(10)
+
+
+def start_sip(handler: CallHandler, rtp_base: int, **agent: Any) -> RunningSip:
+    """A SipServer on a free port of 127.0.0.1 with RTP ports from `rtp_base` (100 of them)."""
+    settings = AgentSettings(
+        host="127.0.0.1",
+        sip_port=free_port(),
+        rtp_port_min=rtp_base,
+        rtp_port_max=rtp_base + 99,
+        **agent,
+    )
+    loop = asyncio.new_event_loop()
+    server = SipServer(settings, handler)
+    thread = threading.Thread(target=loop.run_forever, daemon=True)
+    thread.start()
+    asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)
+    return RunningSip(server, loop, thread)
+
+
+def rtp_packets(pcm8k: np.ndarray, dtmf: str = "") -> list[tuple[float, bytes]]:
+    """(send time, RTP packet): the audio as 20 ms PCMU packets, then each DTMF digit as an
+    RFC 4733 event (three updates and three end packets), 300 ms apart."""
+    packets, seq, ts, t = [], 1, 0, 0.0
+    pcm = pcm8k.astype("<i2").tobytes()
+    for start in range(0, len(pcm) - 319, 320):
+        payload = encode_payload("PCMU", pcm[start : start + 320])
+        packets.append((t, build(RtpPacket(PCMU, seq, ts, 0x1234, payload))))
+        seq, ts, t = seq + 1, ts + 160, t + 0.02
+    for digit in dtmf:
+        event = DTMF_DIGITS.index(digit)
+        for i, end in enumerate([False] * 3 + [True] * 3):
+            payload = event_payload(event, end, duration=160 * min(i + 1, 4))
+            packets.append((t, build(RtpPacket(DTMF_PT, seq, ts, 0x1234, payload, i == 0))))
+            seq, t = seq + 1, t + 0.02
+        ts, t = ts + 160 * 15, t + 0.3
+    return packets
+
+
+def write_pcap(path: Path, packets: list[tuple[float, bytes]]) -> Path:
+    """A libpcap file (Ethernet/IPv4/UDP) of the packets, as sipp's play_pcap_audio reads."""
+    out = [struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)]
+    for when, rtp in packets:
+        udp = struct.pack("!HHHH", 6000, 6000, 8 + len(rtp), 0) + rtp
+        ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(udp), 0, 0, 64, 17, 0,
+                         bytes([127, 0, 0, 1]), bytes([127, 0, 0, 1])) + udp  # fmt: skip
+        frame = b"\x00" * 12 + b"\x08\x00" + ip
+        sec, usec = int(when), int(round((when % 1) * 1e6))
+        out.append(struct.pack("<IIII", sec, usec, len(frame), len(frame)) + frame)
+    path.write_bytes(b"".join(out))
+    return path
+
+
+def run_sipp(
+    scenario: str,
+    port: int,
+    *,
+    calls: int = 1,
+    local_ip: str = "127.0.0.1",
+    transport: str = "u1",
+    keys: dict[str, str] | None = None,
+    pause_ms: int = 1000,
+    timeout_s: int = 60,
+    cwd: Path | None = None,
+) -> subprocess.CompletedProcess:
+    """Run tests/sipp/<scenario>.xml against 127.0.0.1:`port` (a bare <pause/> lasts
+    `pause_ms`); sipp exits 0 when every call followed the scenario."""
+    command = [
+        "sipp", "127.0.0.1:" + str(port), "-sf", str(SCENARIOS / f"{scenario}.xml"),
+        "-i", local_ip, "-p", str(free_port()), "-mp", str(free_port() & ~1),
+        "-m", str(calls), "-l", str(calls), "-r", str(calls), "-t", transport,
+        "-d", str(pause_ms), "-nostdin", "-trace_err",
+        "-timeout", f"{timeout_s}s", "-timeout_error",
+    ]  # fmt: skip
+    for key, value in (keys or {}).items():
+        command += ["-key", key, value]
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout_s + 30, cwd=cwd)
+
+
+def sipp_report(result: subprocess.CompletedProcess, cwd: Path) -> str:
+    """sipp's output and its error log, for an assertion message."""
+    errors = "\n".join(p.read_text(errors="replace")[-3000:] for p in cwd.glob("*_errors.log"))
+    return f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}\n{errors}"
