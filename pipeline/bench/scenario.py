@@ -1,8 +1,8 @@
 """Caller scenarios: what a simulated caller says and does, loaded from YAML and rendered to audio.
 
-In: a scenario YAML file (format below), or an utterance's fragments, pauses and seed.
-Out: a validated `Scenario` (steps in order), or a `RenderedUtterance` (int16 mono audio plus
-the (start_s, end_s) span of every spoken fragment, so a benchmark knows where words end).
+In: a scenario YAML file (format below). Out: a validated `Scenario` (steps in order).
+`render_utterance` (from pipeline.bench.utterance_audio, re-exported here) turns one of its
+utterances into audio plus the (start_s, end_s) span of every spoken fragment.
 
     name: hesitant-cancel
     seed: 7                      # line noise deterministic from it
@@ -17,12 +17,9 @@ the (start_s, end_s) span of every spoken fragment, so a benchmark knows where w
       - hang_up: {after_agent_ms: 500}
 """
 
-import functools
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any
 
-import numpy as np
 import yaml
 from pydantic import (
     BaseModel,
@@ -34,11 +31,19 @@ from pydantic import (
     model_validator,
 )
 
-from pipeline.bench.caller_audio import synthesize
+from pipeline.bench.utterance_audio import RenderedUtterance, line_noise, render_utterance
+
+__all__ = [
+    "RenderedUtterance",
+    "Scenario",
+    "ScenarioError",
+    "line_noise",
+    "load_scenario",
+    "render_utterance",
+    "shipped_scenarios",
+]
 
 SCENARIO_DIR = Path(__file__).with_name("scenarios")
-LEAD_IN_S = 0.3  # line noise before the first word, so a VAD starts from silence
-NOISE_DBFS = (-62.0, -54.0)  # range of the seeded line-noise level (white, RMS)
 
 
 class _Strict(BaseModel):
@@ -154,53 +159,3 @@ def _where(loc: tuple[str | int, ...]) -> str:
 def shipped_scenarios() -> dict[str, Path]:
     """name -> path of every scenario shipped in pipeline/bench/scenarios/."""
     return {path.stem: path for path in sorted(SCENARIO_DIR.glob("*.yaml"))}
-
-
-@dataclass(frozen=True)
-class RenderedUtterance:
-    audio: np.ndarray  # int16 mono at `rate` (read-only: shared through the cache)
-    rate: int
-    speech_spans: list[tuple[float, float]]  # (start_s, end_s) of each spoken fragment
-
-
-def line_noise(samples: int, seed: int, rate: int) -> np.ndarray:
-    """Seeded white line noise (int16) at a level between NOISE_DBFS, as under a real call."""
-    rng = np.random.default_rng([seed, rate, samples])
-    level = 32767 * 10 ** (np.random.default_rng(seed).uniform(*NOISE_DBFS) / 20)
-    return np.clip(rng.normal(0.0, level, samples), -32768, 32767).astype(np.int16)
-
-
-@functools.lru_cache(maxsize=512)
-def _spoken(text: str, rate: int) -> np.ndarray:
-    """`text` spoken by piper, its own leading and trailing silence trimmed (-60 dBFS)."""
-    audio = synthesize(text, rate)
-    loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > 32)
-    return audio[loud[0] : loud[-1] + 1] if loud.size else audio
-
-
-@functools.lru_cache(maxsize=256)
-def _render(fragments: tuple[str, ...], pauses_ms: tuple[int, ...], seed: int, rate: int):
-    parts = [np.zeros(int(LEAD_IN_S * rate), dtype=np.int16)]
-    spans, at = [], LEAD_IN_S
-    for i, text in enumerate(fragments):
-        speech = _spoken(text, rate)
-        spans.append((at, at + len(speech) / rate))
-        at += len(speech) / rate
-        parts.append(speech)
-        if i < len(pauses_ms):
-            parts.append(np.zeros(int(pauses_ms[i] * rate / 1000), dtype=np.int16))
-            at += int(pauses_ms[i] * rate / 1000) / rate
-    clean = np.concatenate(parts).astype(np.int32)
-    audio = np.clip(clean + line_noise(len(clean), seed, rate), -32768, 32767).astype(np.int16)
-    audio.flags.writeable = False
-    return RenderedUtterance(audio=audio, rate=rate, speech_spans=spans)
-
-
-def render_utterance(
-    fragments: list[str], pauses_ms: list[int], seed: int, rate: int = 16000
-) -> RenderedUtterance:
-    """Caller audio for one utterance: LEAD_IN_S of line noise, then each fragment with the
-    given pauses between them, line noise from `seed` under all of it. Cached per process."""
-    if len(pauses_ms) != len(fragments) - 1:
-        raise ValueError(f"{len(fragments)} fragments need {len(fragments) - 1} pauses")
-    return _render(tuple(fragments), tuple(int(p) for p in pauses_ms), seed, rate)
