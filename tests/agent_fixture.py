@@ -12,7 +12,7 @@ import sys
 import tempfile
 import time
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
@@ -30,6 +30,7 @@ class Agent:
     ws_url: str
     health_url: str
     speech_address: str
+    signalled: list[psutil.Process] = field(default_factory=list)  # children at SIGTERM
 
     def log(self) -> str:
         return "\n".join(
@@ -51,28 +52,36 @@ class Agent:
         except urllib.error.HTTPError as exc:
             return exc.code
 
-    def stop(self) -> list[int]:
-        """SIGTERM the agent; returns the pids of children still alive afterwards."""
-        children = psutil.Process(self.process.pid).children(recursive=True)
-        self.process.send_signal(signal.SIGTERM)
-        self.process.wait(timeout=30)
+    def child_processes(self) -> list[psutil.Process]:
+        return psutil.Process(self.process.pid).children(recursive=True)
+
+    def stop(self, wait_s: float = 30) -> list[int]:
+        """SIGTERM the agent, wait for it to exit; returns the pids of its children still
+        alive afterwards. A no-op past an earlier stop()."""
+        if self.process.poll() is None:
+            self.signalled = self.child_processes()
+            self.process.send_signal(signal.SIGTERM)
+        self.process.wait(timeout=wait_s)
         time.sleep(0.5)
-        return [c.pid for c in children if c.is_running() and c.status() != "zombie"]
+        alive = [c for c in self.signalled if c.is_running()]
+        return [c.pid for c in alive if c.status() != "zombie"]
 
 
-def agent_env() -> dict[str, str]:
+def agent_env(**settings: object) -> dict[str, str]:
+    """The environment of a test agent: free ports, plus `settings` (e.g. AGENT__X=1)."""
     ports = {
         "AGENT__WEBSOCKET_PORT": free_port(),
         "AGENT__HEALTH_PORT": free_port(),
         "AGENT__METRICS_PORT": 0,
         "SPEECH_SERVER__PORT": free_port(),
         "LLM_SERVER__PORT": free_port(),
-    }
+    } | settings
     return os.environ | {f"SWITCHBOARD_{key}": str(value) for key, value in ports.items()}
 
 
-def start_agent() -> Agent:
-    env = agent_env()
+def start_agent(**settings: object) -> Agent:
+    """`serve --cpu` with `settings` as SWITCHBOARD_<KEY> variables (e.g. AGENT__X=1)."""
+    env = agent_env(**settings)
     log_dir = Path(tempfile.mkdtemp(prefix="agent-e2e-"))
     command = [sys.executable, "-m", "pipeline.cli", "serve", "--cpu", "--log-dir", str(log_dir)]
     with (log_dir / "serve.log").open("wb") as out:

@@ -40,10 +40,14 @@ from pipecat.turns.user_stop import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
+from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
+from pipeline.agent.metrics import ACTIVE_CALLS, CALLS
+from pipeline.agent.service_failure import ServiceFailureHandler
 from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
+from pipeline.agent.transcripts import TranscriptWriter
 from pipeline.settings import Settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
@@ -79,8 +83,10 @@ def build_call(
     orders: Mapping[str, Mapping[str, Any]],
     *,
     greet: bool = True,
+    call_id: str = "",
 ) -> tuple[PipelineWorker, CallCenterTools]:
-    """The pipeline for one call; when `greet`, the agent speaks first once the call starts."""
+    """The pipeline for one call; when `greet`, the agent speaks first once the call starts.
+    `call_id` names the call in the log and in transcripts (agent.transcripts_file)."""
     stt = build_stt(settings.asr, IN_RATE)
     llm = build_llm(settings.llm, SYSTEM_PROMPT)
     tts = build_tts(settings.tts)
@@ -94,7 +100,7 @@ def build_call(
     heard = [transport.input(), stt, user, FrameLagMeter()]
     processors = [*heard, *hints, llm, tts, transport.output(), assistant]
     pipeline = Pipeline(processors)
-    _log_conversation(user, assistant)
+    _log_conversation(user, assistant, TranscriptWriter(settings.agent.transcripts_file, call_id))
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(
@@ -113,21 +119,38 @@ def build_call(
     return worker, tools
 
 
-def _log_conversation(user: FrameProcessor, assistant: FrameProcessor) -> None:
-    """Log each finished caller and agent turn (the call's transcript, in the agent's log)."""
+def _log_conversation(
+    user: FrameProcessor, assistant: FrameProcessor, transcript: TranscriptWriter
+) -> None:
+    """Log each finished caller and agent turn (the call's transcript, in the agent's log),
+    and write it to the transcripts file when one is set."""
 
     @user.event_handler("on_user_turn_stopped")
-    async def _heard(_aggregator: object, _strategy: object, message: object) -> None:
-        log.info("caller: %s", getattr(message, "content", ""))
+    async def _heard(_aggregator: object, _strategy: object, message: Any) -> None:
+        log.info("caller: %s", message.content)
+        transcript.turn("caller", message.content or "", message.timestamp)
 
     @assistant.event_handler("on_assistant_turn_stopped")
-    async def _said(_aggregator: object, message: object) -> None:
-        cut = " (interrupted)" if getattr(message, "interrupted", False) else ""
-        log.info("agent: %s%s", getattr(message, "content", ""), cut)
+    async def _said(_aggregator: object, message: Any) -> None:
+        log.info("agent: %s%s", message.content, " (interrupted)" if message.interrupted else "")
+        transcript.turn("agent", message.content, message.timestamp, message.interrupted)
 
 
-async def run_call(worker: PipelineWorker) -> None:
-    """Run one call's worker until its pipeline ends (hang-up, transfer, or an error)."""
+async def run_call(worker: PipelineWorker, call_id: str = "") -> str:
+    """Run one call's worker until its pipeline ends (hang-up, transfer, or an error), with
+    its metrics and service-failure handling; returns the outcome (completed, apologized,
+    failed), also counted in switchboard_agent_calls_total."""
+    measure_call(worker)
+    failures = ServiceFailureHandler(worker, call_id)
     runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    await runner.run()
+    ACTIVE_CALLS.inc()
+    try:
+        await runner.add_workers(worker)
+        await runner.run()
+    except Exception:
+        failures.outcome = "failed"
+        raise
+    finally:
+        ACTIVE_CALLS.dec()
+        CALLS.labels(failures.outcome).inc()
+    return failures.outcome

@@ -2,10 +2,13 @@
 
 Stock Pipecat 1.14 always sends `RecognitionConfig.model = ""`, so a Riva/NIM server with
 several ASR models answers with its default one. This subclass sends the model name given
-in `model_function_map["model_name"]` (our `asr.model` setting).
+in `model_function_map["model_name"]` (our `asr.model` setting), and it reports a stream lost
+because the server is unreachable as an ErrorFrame (stock Pipecat only logs it and
+reconnects), so the call can apologize (pipeline/agent/service_failure.py).
 """
 
 from pipecat.services.nvidia.stt import NvidiaSTTService
+from pipecat.utils.errors import ErrorCategory
 
 
 class NamedModelNvidiaSTTService(NvidiaSTTService):
@@ -15,3 +18,9 @@ class NamedModelNvidiaSTTService(NvidiaSTTService):
         config = super()._create_recognition_config()
         config.config.model = self._settings.model or ""
         return config
+
+    async def _handle_stream_drop(self, iterator: object, reason: str) -> None:
+        """Report a lost ASR server as an error of this service, then let Pipecat reconnect."""
+        if "UNAVAILABLE" in reason and iterator is self._audio_iterator:
+            await self.push_error(f"ASR stream lost: {reason}", category=ErrorCategory.CONNECTIVITY)
+        await super()._handle_stream_drop(iterator, reason)

@@ -5,7 +5,9 @@
 
 Calls arrive as Twilio-format WebSocket media streams on ws://HOST:agent.websocket_port
 agent.websocket_path; /healthz and /readyz answer on agent.health_port; Prometheus metrics
-on agent.metrics_port. Ctrl-C or SIGTERM stops the agent and every child it started.
+on agent.metrics_port. SIGTERM (or Ctrl-C) drains: new calls are refused and /readyz says 503
+while the calls in progress finish, for up to agent.drain_timeout_s; then the agent and every
+child it started stop. A second signal stops at once.
 """
 
 import argparse
@@ -85,6 +87,7 @@ def _serve(settings: Settings) -> int:
     from prometheus_client import start_http_server
 
     from pipeline.serve.app import create_app
+    from pipeline.serve.drain import DrainingServer
     from pipeline.turn.shared import shared_engine
 
     agent = settings.agent
@@ -93,7 +96,9 @@ def _serve(settings: Settings) -> int:
         start_http_server(agent.metrics_port, addr=agent.host)
     ports = sorted({agent.websocket_port, agent.health_port})
     sockets = [_listen(agent.host, port) for port in ports]
-    server = uvicorn.Server(uvicorn.Config(create_app(settings), log_level="warning"))
+    app = create_app(settings)
+    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    server = DrainingServer(config, app.state, agent.drain_timeout_s)
     log.info(
         "ready: calls on ws://%s:%d%s, health on http://%s:%d/readyz",
         agent.host,

@@ -20,6 +20,7 @@ from pipecat.transports.websocket.fastapi import (
 )
 
 from pipeline.agent.call import build_call, run_call
+from pipeline.agent.metrics import CALLS
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -33,6 +34,7 @@ async def run_websocket_call(
     if kind != "twilio" or not call.get("stream_id"):
         log.warning("websocket peer is not a Twilio media stream (%s); closing", kind)
         await websocket.close(code=1003, reason="expected Twilio media-stream messages")
+        CALLS.labels("refused").inc()
         return
     serializer = TwilioFrameSerializer(
         stream_sid=call["stream_id"],
@@ -48,7 +50,7 @@ async def run_websocket_call(
             serializer=serializer,
         ),
     )
-    worker, tools = build_call(transport, settings, orders)
+    worker, tools = build_call(transport, settings, orders, call_id=call["stream_id"])
 
     @transport.event_handler("on_client_disconnected")
     async def _hung_up(_transport: object, _client: object) -> None:
@@ -56,5 +58,5 @@ async def run_websocket_call(
         await worker.cancel()
 
     log.info("call %s: started", call["stream_id"])
-    await run_call(worker)
-    log.info("call %s: ended; tools called: %s", call["stream_id"], tools.calls)
+    outcome = await run_call(worker, call["stream_id"])
+    log.info("call %s: ended (%s); tools called: %s", call["stream_id"], outcome, tools.calls)
