@@ -16,16 +16,15 @@ from collections import Counter
 from pipeline.telephony.call_media import PACKET_BYTES, Dtmf
 from pipeline.telephony.dtmf_events import DtmfEvents
 from pipeline.telephony.jitter_buffer import JitterBuffer
+from pipeline.telephony.pacer import Pacer
 from pipeline.telephony.rtp_packet import G711, RtpPacket, build, decode_payload, parse
 from pipeline.telephony.rtp_packet import encode_payload as encode
 from pipeline.telephony.sdp import DIRECTIONS, Codec
 
 log = logging.getLogger(__name__)
 
-PACKET_S = 0.02
 SAMPLES = PACKET_BYTES // 2  # per 20 ms packet at 8 kHz
 DRAIN_AFTER_S = 0.1  # a gap still open this long after the last packet is a loss
-MAX_LAG_S = 0.2  # the pacer fell this far behind (a stalled loop): skip ahead, never burst
 
 
 class NoRtpPort(RuntimeError):
@@ -65,12 +64,11 @@ class RtpLeg:
         self._jitter = JitterBuffer()
         self._dtmf = DtmfEvents()
         self._drain_timer: asyncio.TimerHandle | None = None
-        self._outbox = bytearray()
+        self._pacer = Pacer(self._send_packet)
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
         self._ssrc = random.getrandbits(32)
         self._talking = False
-        self._pacer: asyncio.Task | None = None
         self._closed = False
 
     @classmethod
@@ -96,8 +94,8 @@ class RtpLeg:
         self._codec = Codec(codec.payload_type, codec.name.upper(), 8000)
         self._dtmf_payload_type = dtmf_payload_type
         self.set_remote(remote, self._direction)
-        if self._pacer is None and not self._closed:
-            self._pacer = asyncio.get_running_loop().create_task(self._pace())
+        if not self._closed:
+            self._pacer.start()
 
     def set_remote(self, remote: tuple[str, int], direction: str) -> None:
         """New remote address and our direction (a re-INVITE: hold is recvonly or inactive)."""
@@ -114,10 +112,10 @@ class RtpLeg:
 
     async def write(self, pcm: bytes) -> None:
         if not self._closed:
-            self._outbox.extend(pcm)
+            self._pacer.write(pcm)
 
     def clear(self) -> None:
-        self._outbox.clear()
+        self._pacer.clear()
 
     async def close(self) -> None:
         if self._closed:
@@ -125,9 +123,7 @@ class RtpLeg:
         self._closed = True
         if self._drain_timer is not None:
             self._drain_timer.cancel()
-        if self._pacer is not None:
-            self._pacer.cancel()
-            await asyncio.gather(self._pacer, return_exceptions=True)
+        await self._pacer.stop()
         self._transport.close()
         self._inbox.put_nowait(None)
 
@@ -167,26 +163,12 @@ class RtpLeg:
             elif payload:
                 self._inbox.put_nowait(decode_payload(self._codec.name, payload))
 
-    async def _pace(self) -> None:
-        loop = asyncio.get_running_loop()
-        due = loop.time()
-        while True:
-            due += PACKET_S
-            delay = due - loop.time()
-            if delay > 0:
-                await asyncio.sleep(delay)
-            elif delay < -MAX_LAG_S:
-                due = loop.time()
-            self._send_packet()
-
-    def _send_packet(self) -> None:
-        chunk = bytes(self._outbox[:PACKET_BYTES])
-        del self._outbox[:PACKET_BYTES]
+    def _send_packet(self, chunk: bytes) -> None:
         starts_talkspurt = bool(chunk) and not self._talking
         self._talking = bool(chunk)
         sending = self._direction in ("sendrecv", "sendonly") and self._remote_ip is not None
         if sending and not self._remote_ip.is_unspecified:
-            payload = encode(self._codec.name, chunk.ljust(PACKET_BYTES, b"\0"))
+            payload = encode(self._codec.name, chunk or bytes(PACKET_BYTES))
             packet = RtpPacket(
                 self._codec.payload_type,
                 self._sequence,

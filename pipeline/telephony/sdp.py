@@ -95,8 +95,8 @@ def parse_offer(text: str) -> SdpOffer:
                 raise SdpError(f"bad media line {line!r}")
             in_media, in_audio = True, parts[0] == "audio" and parts[1] != "0"
             if in_audio:
-                if not parts[2].startswith("RTP/"):
-                    raise SdpError(f"unsupported transport {parts[2]!r}: only RTP/AVP")
+                if parts[2] not in ("RTP/AVP", "RTP/AVPF"):
+                    raise SdpError(f"unsupported transport {parts[2]!r}: only RTP/AVP (no SRTP)")
                 pts = [_int(pt, line, "payload type", 127) for pt in parts[3:]]
                 port = _int(parts[1], line, "port", 65535)
                 offer = SdpOffer("", port, pts, direction=session_direction)
