@@ -103,8 +103,8 @@ def write_pcap(path: Path, packets: list[tuple[float, bytes]]) -> Path:
     return path
 
 
-def run_sipp(
-    scenario: str,
+def sipp_command(
+    scenario: str | Path,
     port: int,
     *,
     calls: int = 1,
@@ -113,20 +113,41 @@ def run_sipp(
     keys: dict[str, str] | None = None,
     pause_ms: int = 1000,
     timeout_s: int = 60,
-    cwd: Path | None = None,
-) -> subprocess.CompletedProcess:
-    """Run tests/sipp/<scenario>.xml against 127.0.0.1:`port` (a bare <pause/> lasts
-    `pause_ms`); sipp exits 0 when every call followed the scenario."""
+    extra: tuple[str, ...] = (),
+) -> list[str]:
+    """sipp running tests/sipp/<scenario>.xml (or the file `scenario`) against
+    127.0.0.1:`port`, `calls` at once (a bare <pause/> lasts `pause_ms`); sipp exits 0 when
+    every call followed the scenario."""
     command = [
-        "sipp", "127.0.0.1:" + str(port), "-sf", str(SCENARIOS / f"{scenario}.xml"),
+        "sipp", "127.0.0.1:" + str(port), "-sf", str(_scenario_file(scenario)),
         "-i", local_ip, "-p", str(free_port()), "-mp", str(free_port() & ~1),
         "-m", str(calls), "-l", str(calls), "-r", str(calls), "-t", transport,
         "-d", str(pause_ms), "-nostdin", "-trace_err",
-        "-timeout", f"{timeout_s}s", "-timeout_error",
+        "-timeout", f"{timeout_s}s", "-timeout_error", *extra,
     ]  # fmt: skip
     for key, value in (keys or {}).items():
         command += ["-key", key, value]
-    return subprocess.run(command, capture_output=True, text=True, timeout=timeout_s + 30, cwd=cwd)
+    return command
+
+
+def _scenario_file(scenario: str | Path) -> Path:
+    return scenario if isinstance(scenario, Path) else SCENARIOS / f"{scenario}.xml"
+
+
+def rejected_scenario(folder: Path, status: int) -> Path:
+    """busy.xml expecting `status` instead of 486 (every refusal of an INVITE looks alike)."""
+    path = folder / f"rejected_{status}.xml"
+    path.write_text((SCENARIOS / "busy.xml").read_text().replace('"486"', f'"{status}"'))
+    return path
+
+
+def run_sipp(
+    scenario: str | Path, port: int, cwd: Path, **options: Any
+) -> subprocess.CompletedProcess:
+    """Run sipp_command(scenario, port, **options) in `cwd` (where its error log goes)."""
+    command = sipp_command(scenario, port, **options)
+    timeout = options.get("timeout_s", 60) + 30
+    return subprocess.run(command, capture_output=True, text=True, timeout=timeout, cwd=cwd)
 
 
 def sipp_report(result: subprocess.CompletedProcess, cwd: Path) -> str:
