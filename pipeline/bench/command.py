@@ -3,7 +3,7 @@
 import argparse
 import importlib
 
-BENCH_MODULES = ("pipeline.bench.speech", "pipeline.bench.turn")
+BENCH_MODULES = ("pipeline.bench.speech", "pipeline.bench.turn", "pipeline.bench.turn_quality")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

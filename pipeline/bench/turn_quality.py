@@ -1,0 +1,132 @@
+"""`switchboard bench turn-quality`: Smart Turn against VAD-only turn ending, on the same audio.
+
+In: caller scenarios (the shipped ones, or --scenario NAME|FILE ...). Every caller utterance,
+and every one with pauses again with each pause set to each --sweep-ms length, is rendered
+(same seeds) at 16 kHz and at 8 kHz (then G.711 and the Twilio serializer's resampling) and
+replayed in audio time through Silero VAD with the agent's stop_secs and then (a) the shared
+Smart Turn engine, (b) Pipecat's speech timeout alone. Out: a table, and JSON with per audio
+rate and mode the false-interruption rate over pauses, latency p50/p99 from the last word to
+the end-of-turn decision (all complete utterances, and short ones), model time, the counts,
+and how the seed claim fares.
+"""
+
+import argparse
+import asyncio
+import math
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+DEFAULT_SWEEP_MS = "300,500,700,1000,1500,2000"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "turn-quality", help="false interruptions and turn latency: Smart Turn vs VAD-only"
+    )
+    parser.add_argument(
+        "--scenario", nargs="+", help="shipped scenario names or YAML files (default: all)"
+    )
+    parser.add_argument(
+        "--sweep-ms",
+        default=DEFAULT_SWEEP_MS,
+        help="replay utterances with pauses again with every pause set to each of these "
+        "lengths (ms); '' for the scripted pauses only",
+    )
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.set_defaults(func=run)
+
+
+def load_scenarios(names: list[str] | None) -> list:
+    """Shipped scenarios by name, or YAML files by path; all shipped ones when None."""
+    from pipeline.bench.scenario import load_scenario, shipped_scenarios
+
+    shipped = shipped_scenarios()
+    paths = []
+    for name in names or list(shipped):
+        if name in shipped:
+            paths.append(shipped[name])
+        elif Path(name).is_file():
+            paths.append(Path(name))
+        else:
+            raise SystemExit(f"no scenario {name!r}: not a file, nor one of {sorted(shipped)}")
+    return [load_scenario(path) for path in paths]
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    from pipecat.audio.turn.smart_turn.base_smart_turn import SmartTurnParams
+    from rich.console import Console
+
+    from pipeline.bench.report import machine, write_json
+    from pipeline.bench.turn_load import _quiet_pipecat_logs
+    from pipeline.bench.turn_quality_run import build_cases, measure, seed_claim
+    from pipeline.bench.turn_replay import VAD_ONLY_TIMEOUT_S
+
+    _quiet_pipecat_logs()
+    sweep = [int(ms) for ms in args.sweep_ms.split(",") if ms.strip()]
+    scenarios = load_scenarios(args.scenario)
+    cases = build_cases(scenarios, sweep)
+    with Console().status("rendering and replaying...") as status:
+        measured = asyncio.run(measure(cases, settings, status.update))
+    results = measured["results"]
+    claim = seed_claim(results)
+    _print(results, claim)
+    write_json(
+        args.json,
+        {
+            "scenarios": [s.name for s in scenarios],
+            "sweep_ms": sweep,
+            "vad_stop_secs": settings.agent.vad_stop_secs,
+            "vad_only_timeout_s": VAD_ONLY_TIMEOUT_S,
+            "smart_turn_stop_secs": SmartTurnParams().stop_secs,
+            "turn_settings": settings.turn.model_dump(mode="json"),
+            "machine": machine(),
+            **measured,
+            "seed_claim": claim,
+        },
+    )
+    return 0
+
+
+def _print(results: dict, claim: dict) -> None:
+    from pipeline.bench.report import print_table
+
+    columns = [
+        "audio mode",
+        "cut",
+        "cut %",
+        "p50",
+        "p99",
+        "short p50",
+        "p99",
+        "missed",
+        "model p50",
+    ]
+    rows = []
+    for rate, modes in results.items():
+        for mode, s in modes.items():
+            latency, short = s["latency_ms"], s["short_latency_ms"]
+            rows.append(
+                [
+                    f"{int(rate) // 1000}k {mode}",
+                    f"{s['pauses_cut']}/{s['pauses']}",
+                    _whole(100 * s["false_interruption_rate"]),
+                    _whole(latency["p50"]),
+                    _whole(latency["p99"]),
+                    _whole(short["p50"]),
+                    _whole(short["p99"]),
+                    f"{s['missed']}/{s['utterances']}",
+                    _whole(s["model_ms"]["p50"]),
+                ]
+            )
+    print_table("turn quality: pauses cut, latency from the last word (ms)", columns, rows)
+    for rate, c in claim.items():
+        print(
+            f"{rate} Hz: Smart Turn cuts {c['false_interruptions_fewer_by']:.0%} fewer pauses "
+            f"than VAD-only; short answers {c['short_p50_sooner_by_ms']:.0f} ms sooner (p50); "
+            f"seed claim {'holds' if c['holds'] else 'does not hold'}"
+        )
+
+
+def _whole(value: float) -> str:
+    return "n/a" if math.isnan(value) else f"{value:.0f}"
