@@ -51,7 +51,7 @@ def response(
     return SipMessage(
         status=status,
         reason=reason or REASONS.get(status, "Unknown"),
-        headers=copied + (headers or []),
+        headers=[(name, value) for name, value in copied if value] + (headers or []),
         body=body,
     )
 

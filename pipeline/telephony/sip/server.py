@@ -35,8 +35,10 @@ class SipServer:
         settings: AgentSettings,
         handler: CallHandler,
         open_leg: Callable[[], Awaitable[Any]] | None = None,
+        accepting: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
+        self.accepting = accepting  # False: new calls get 503 (the agent is draining)
         self.handler = handler
         self.open_leg = open_leg or self._open_rtp_leg
         self.peers = PeerFilter([str(net) for net in settings.sip_allowed_peers])
@@ -142,6 +144,9 @@ class SipServer:
             return
         if self.auth is not None and not self.auth.check(invite):
             send(response(invite, 401, headers=[("WWW-Authenticate", self.auth.challenge())]))
+            return
+        if not self.accepting():
+            send(response(invite, 503, headers=[("Retry-After", "30")]))
             return
         if self.active_calls() >= self.settings.sip_max_calls:
             log.info(
