@@ -1,5 +1,6 @@
 """helm/switchboard's agent: its ports, probes, shutdown, settings, network modes and Service."""
 
+import helm_python as helm
 import helm_render as hr
 import pytest
 from helm_fixtures import PROFILES, rendered_all, values
@@ -57,7 +58,11 @@ def test_agent_is_ready_only_through_readyz_and_drains_on_shutdown(profile, rend
         "sleep",
         str(shutdown["drainSeconds"]),
     ]
-    assert shutdown["drainSeconds"] < shutdown["terminationGracePeriodSeconds"]
+    # serve finishes its calls for callDrainSeconds after preStop; Kubernetes waits longer.
+    env = hr.env(deployment)
+    assert env["SWITCHBOARD_AGENT__DRAIN_TIMEOUT_S"] == str(shutdown["callDrainSeconds"])
+    grace = shutdown["terminationGracePeriodSeconds"]
+    assert shutdown["drainSeconds"] + shutdown["callDrainSeconds"] < grace
     # A rollout never removes a serving agent before its replacement is ready.
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
@@ -162,3 +167,9 @@ def test_agent_service_carries_sip_audiosocket_and_websocket(rendered):
     }
     assert service["spec"]["type"] == values("gpu")["agent"]["service"]["type"]
     assert service["spec"]["externalTrafficPolicy"] == "Local"
+
+
+def test_a_grace_period_shorter_than_the_drains_fails_the_render():
+    shutdown = {"drainSeconds": 15, "callDrainSeconds": 600, "terminationGracePeriodSeconds": 600}
+    with pytest.raises(helm.HelmRenderError, match=r"must exceed drainSeconds \+ callDrain"):
+        hr.render("default", {"agent": {"shutdown": shutdown}})

@@ -34,7 +34,20 @@ def test_servicemonitor_scrapes_the_agent_and_triton(rendered):
     }
 
 
+def _exported(*modules: object) -> list[str]:
+    """The names of the Prometheus metrics that `modules` define."""
+    from prometheus_client.metrics import MetricWrapperBase
+
+    return [
+        metric.describe()[0].name
+        for module in modules
+        for metric in vars(module).values()
+        if isinstance(metric, MetricWrapperBase)
+    ]
+
+
 def test_grafana_dashboard_charts_the_metrics_the_code_exports(rendered):
+    from pipeline.agent import metrics as agent_metrics
     from pipeline.turn import metrics
 
     configmap = hr.find(rendered["default"], "ConfigMap", "dashboard")
@@ -43,15 +56,12 @@ def test_grafana_dashboard_charts_the_metrics_the_code_exports(rendered):
     panels = [p for p in dashboard["panels"] if p["type"] != "row"]
     exprs = {p["title"]: " ".join(t["expr"] for t in p["targets"]) for p in panels}
     everything = " ".join(exprs.values())
-    exported = [
-        metrics.TURN_LATENCY,
-        metrics.TURN_BATCH_SIZE,
-        metrics.TURN_FALLBACKS,
-        metrics.TURN_REQUESTS,
-    ]
-    for metric in exported:
-        (family,) = metric.describe()
-        assert family.name in everything, family.name
+    exported = _exported(metrics, agent_metrics)
+    assert len(exported) == 11, exported
+    for name in exported:
+        assert name in everything, name
+    lag = next(e for t, e in exprs.items() if "frame lag" in t.lower())
+    assert "switchboard_agent_frame_lag_seconds_bucket" in lag
     latency = next(e for t, e in exprs.items() if "latency" in t.lower())
     assert "switchboard_turn_latency_seconds_bucket" in latency
     batch = next(e for t, e in exprs.items() if t.lower().startswith("turn batch size"))

@@ -191,7 +191,7 @@ Each entry becomes SWITCHBOARD_<SECTION>__<KEY> (pipeline/settings.py).
 {{- $_ := set $turn "cpu_threads" $t.cpuThreads -}}
 {{- end -}}
 {{- $p := $v.agent.ports -}}
-{{- $agent := dict "host" "0.0.0.0" "sip_port" $p.sip "rtp_port_min" $v.agent.rtp.portMin "rtp_port_max" $v.agent.rtp.portMax "audiosocket_port" $p.audiosocket "websocket_port" $p.websocket "metrics_port" $p.metrics "health_port" $p.health -}}
+{{- $agent := dict "host" "0.0.0.0" "sip_port" $p.sip "rtp_port_min" $v.agent.rtp.portMin "rtp_port_max" $v.agent.rtp.portMax "audiosocket_port" $p.audiosocket "websocket_port" $p.websocket "metrics_port" $p.metrics "health_port" $p.health "drain_timeout_s" $v.agent.shutdown.callDrainSeconds -}}
 {{- $settings := dict "asr" $asr "tts" $tts "llm" $llm "turn" $turn "agent" $agent -}}
 {{- toYaml (mergeOverwrite $settings (deepCopy $v.agent.settings)) -}}
 {{- end -}}
