@@ -104,3 +104,12 @@ def test_llm_stand_in_writes_tool_results_as_text() -> None:
     readable = _readable(messages)
     assert [m["role"] for m in readable] == ["user", "system"]
     assert "lookup_order returned" in readable[1]["content"] and "shipped" in readable[1]["content"]
+
+
+def test_tts_waits_longer_than_a_loaded_cpu_takes_for_a_sentence() -> None:
+    """Pipecat's default gives up after 3 s without audio and the call then ends; the CPU
+    speech server can take that long for one sentence when the machine is busy."""
+    from pipeline.agent.services import TTS_IDLE_TIMEOUT_S, build_tts
+
+    tts = build_tts(load_settings().tts)
+    assert tts._stop_frame_timeout_s == TTS_IDLE_TIMEOUT_S >= 10.0

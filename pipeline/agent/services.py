@@ -12,6 +12,10 @@ from pipeline.settings import AsrSettings, LlmSettings, TtsSettings
 
 # A self-hosted Riva/NIM needs no NVIDIA cloud function id.
 _NO_FUNCTION = ""
+# Pipecat gives up on a TTS context that has sent no audio for stop_frame_timeout_s (3 s by
+# default) and reports an error, which ends the call. The CPU speech server synthesizes a
+# whole sentence before it sends any of it, and under load that takes longer than 3 s.
+TTS_IDLE_TIMEOUT_S = 10.0
 
 
 def build_stt(asr: AsrSettings, sample_rate: int) -> NamedModelNvidiaSTTService:
@@ -35,6 +39,7 @@ def build_tts(tts: TtsSettings) -> NvidiaTTSService:
         sample_rate=tts.sample_rate,
         model_function_map={"function_id": _NO_FUNCTION, "model_name": ""},
         settings=NvidiaTTSService.Settings(voice=tts.voice, language=tts.language),
+        stop_frame_timeout_s=TTS_IDLE_TIMEOUT_S,
     )
 
 

@@ -3,7 +3,12 @@
 import argparse
 import importlib
 
-BENCH_MODULES = ("pipeline.bench.speech", "pipeline.bench.turn", "pipeline.bench.turn_quality")
+BENCH_MODULES = (
+    "pipeline.bench.speech",
+    "pipeline.bench.turn",
+    "pipeline.bench.calls",
+    "pipeline.bench.turn_quality",
+)
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:

@@ -1,4 +1,5 @@
-"""PNG of turn latency (p50 and p99) against concurrent calls, one line pair per engine."""
+"""PNGs of benchmark figures against concurrent calls: turn latency per engine (bench turn),
+response latency and turn-taking errors (bench calls)."""
 
 from pathlib import Path
 
@@ -22,6 +23,34 @@ def plot_latency(runs: list[dict], path: str | Path) -> None:
     ax.set_yscale("log")
     ax.grid(True, which="both", alpha=0.3)
     ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_calls(runs: list[dict], path: str | Path) -> None:
+    """`bench calls`: response latency (p50, p99) and false interruptions and missed turns
+    (per caller turn) against concurrent calls."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    runs = sorted(runs, key=lambda r: r["concurrent"])
+    calls = [r["concurrent"] for r in runs]
+    fig, (latency, turns) = plt.subplots(1, 2, figsize=(11, 4.5))
+    for q, style in (("p99", "-"), ("p50", "--")):
+        values = [r["response_latency_ms"][q] for r in runs]
+        latency.plot(calls, values, marker="o", ls=style, label=f"response {q}")
+    latency.set_ylabel("caller's last word to agent's first audio (ms)")
+    for key, label in (("false_interruptions", "false interruptions"), ("missed_turns", "missed")):
+        share = [r[key] / r["turns"] if r["turns"] else 0.0 for r in runs]
+        turns.plot(calls, share, marker="o", label=label)
+    turns.set_ylabel("share of caller turns")
+    for ax in (latency, turns):
+        ax.set_xlabel("concurrent calls")
+        ax.grid(True, alpha=0.3)
+        ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

@@ -3,7 +3,8 @@
 In: the agent's ws:// URL. Out: a line that sends the caller's 16 kHz int16 speech as
 8 kHz mu-law "media" events at the pace of a real phone (20 ms a packet, silence between
 utterances, as a phone line never goes quiet), and keeps every packet the agent sends,
-with its arrival time, so the caller can tell when the agent speaks and stops.
+with its arrival time, so the caller can tell when the agent speaks and stops. It can key
+DTMF digits too.
 """
 
 import asyncio
@@ -78,6 +79,14 @@ class PhoneLine:
             await self._outgoing.put(audio[start : start + PACKET])
         await self._outgoing.put(last)
         return await first, await last
+
+    async def press(self, digits: str, gap_s: float = 0.15) -> None:
+        """Key DTMF digits, one Twilio "dtmf" event each, `gap_s` apart as fingers press."""
+        for digit in digits:
+            await self._send(
+                {"event": "dtmf", "streamSid": self.stream_sid, "dtmf": {"digit": digit}}
+            )
+            await asyncio.sleep(gap_s)
 
     async def _pump(self) -> None:
         """Send one packet every 20 ms: queued speech, else silence."""

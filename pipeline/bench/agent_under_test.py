@@ -1,0 +1,76 @@
+"""The agent a calls benchmark loads: one it starts itself, or one already running at a URL.
+
+In: settings and a turn mode (smart|stock|vad), or a ws:// URL (plus, optionally, the
+agent's /metrics URL). Out: an AgentUnderTest with the call URL, the metrics URL and the
+process id to measure (None when it cannot be known). `started_agent()` runs
+`switchboard serve --cpu` as a child on free ports with agent.turn_mode set, waits for
+/readyz, and stops it (and its speech and LLM servers) when the block ends.
+"""
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pipeline.bench.agent_probe import listening_pid
+from pipeline.serve.supervisor import Child, Supervisor
+from pipeline.settings import Settings
+from pipeline.triton.process import free_port, http_status
+
+
+@dataclass(frozen=True)
+class AgentUnderTest:
+    url: str  # ws://host:port/path of the Twilio-format media stream
+    metrics_url: str | None  # http://host:port/metrics, for frame lag
+    pid: int | None  # the agent process, for memory
+    log_dir: Path | None = None
+
+
+def running_agent(url: str, metrics_url: str | None) -> AgentUnderTest:
+    """An agent started elsewhere; its pid is found when it listens on this machine."""
+    parsed = urlparse(url)
+    if parsed.scheme not in ("ws", "wss") or not parsed.port:
+        raise ValueError(f"--url must be ws://HOST:PORT/PATH, got {url!r}")
+    local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    return AgentUnderTest(url, metrics_url, listening_pid(parsed.port) if local else None)
+
+
+@contextlib.contextmanager
+def started_agent(
+    settings: Settings, turn_mode: str, log_dir: Path | None = None
+) -> Iterator[AgentUnderTest]:
+    """`switchboard serve --cpu` with `turn_mode`, on free ports, for the length of the block."""
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="switchboard-bench-calls-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    ports = {name: free_port() for name in ("websocket", "health", "metrics", "speech", "llm")}
+    env = {
+        "SWITCHBOARD_AGENT__TURN_MODE": turn_mode,
+        "SWITCHBOARD_AGENT__HOST": "127.0.0.1",
+        "SWITCHBOARD_AGENT__WEBSOCKET_PORT": str(ports["websocket"]),
+        "SWITCHBOARD_AGENT__HEALTH_PORT": str(ports["health"]),
+        "SWITCHBOARD_AGENT__METRICS_PORT": str(ports["metrics"]),
+        "SWITCHBOARD_SPEECH_SERVER__PORT": str(ports["speech"]),
+        "SWITCHBOARD_LLM_SERVER__PORT": str(ports["llm"]),
+    }
+    ready = f"http://127.0.0.1:{ports['health']}/readyz"
+    child = Child(
+        name=f"agent (serve --cpu, turn {turn_mode})",
+        args=["serve", "--cpu", "--log-dir", str(log_dir)],
+        healthy=lambda: None if http_status(ready, timeout=5) == 200 else "loading models",
+        hint="switchboard serve --cpu",
+        log_path=log_dir / "agent.log",
+        env=env,
+    )
+    supervisor = Supervisor([child], restart=False)
+    try:
+        supervisor.start(settings.agent.start_timeout_s + 30)
+        yield AgentUnderTest(
+            url=f"ws://127.0.0.1:{ports['websocket']}{settings.agent.websocket_path}",
+            metrics_url=f"http://127.0.0.1:{ports['metrics']}/metrics",
+            pid=child.process.pid,
+            log_dir=log_dir,
+        )
+    finally:
+        supervisor.stop()

@@ -1,0 +1,165 @@
+"""`switchboard bench calls`: simulated callers, all at once, against a live agent.
+
+    switchboard bench calls --calls 2                       # starts serve --cpu, 2 callers
+    switchboard bench calls --calls 1,2,4 --plot calls.png  # a load curve, one level each
+    switchboard bench calls --calls 4 --duration 1800       # soak: calls back to back
+    switchboard bench calls --url ws://agent:8765/ws --metrics http://agent:9090/metrics
+
+Each caller follows a scenario (--scenario: a shipped name or a YAML file) over the agent's
+Twilio-format WebSocket media stream. Without --url the command starts `switchboard serve
+--cpu` itself with agent.turn_mode from --turn, on free ports, and stops it afterwards.
+Prints a table and writes JSON (--json): at the top level the figures of the largest level
+(calls, completed, failed, false_interruptions, missed_turns, response_latency_ms {p50, p99},
+frame_lag_ms {p50, p99}, rss_mb of the agent's process tree, per_call), and under `runs`
+every level. Exit code 1 when a call failed.
+"""
+
+import argparse
+from pathlib import Path
+
+from pipeline.settings import Settings
+
+TURN_MODES = ("smart", "stock", "vad")
+DEFAULT_SCENARIO = "hesitant-cancel"
+
+
+def add_parser(subparsers: argparse._SubParsersAction) -> None:
+    parser = subparsers.add_parser(
+        "calls",
+        help="simulated callers against a live agent: turn-taking, latency, frame lag, memory",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--calls", default="1", help="concurrent calls, or a list: 1,2,4")
+    parser.add_argument("--duration", type=float, help="soak: keep placing calls for S seconds")
+    parser.add_argument(
+        "--scenario", default=DEFAULT_SCENARIO, help="shipped scenario name or a YAML file"
+    )
+    parser.add_argument("--turn", choices=TURN_MODES, default="smart", help="agent.turn_mode")
+    parser.add_argument("--url", help="ws:// URL of a running agent (default: start one)")
+    parser.add_argument("--metrics", help="with --url: the agent's /metrics URL, for frame lag")
+    parser.add_argument("--log-dir", type=Path, help="where a started agent's logs go")
+    parser.add_argument("--json", help="write the figures to this file")
+    parser.add_argument("--plot", help="PNG of latency and false interruptions against calls")
+    parser.set_defaults(func=run)
+
+
+COLUMNS = [
+    "at once",
+    "calls",
+    "done",
+    "failed",
+    "turns",
+    "cut in",
+    "missed",
+    "p50 ms",
+    "p99 ms",
+    "lag p99",
+    "RSS MB",
+    "RSS +%",
+]
+
+
+def _row(run: dict) -> list[object]:
+    latency, lag = run["response_latency_ms"], run["frame_lag_ms"]
+    counts = ("concurrent", "calls", "completed", "failed", "turns")
+    return [
+        *(run[key] for key in counts),
+        run["false_interruptions"],
+        run["missed_turns"],
+        *(("-" if v is None else v) for v in (latency["p50"], latency["p99"], lag["p99"])),
+        *(("-" if run[k] is None else run[k]) for k in ("rss_mb", "rss_growth_pct")),
+    ]
+
+
+def scenario_path(name_or_file: str) -> Path:
+    """A shipped scenario's path by name, or the given file; ValueError names the choices."""
+    from pipeline.bench.scenario import shipped_scenarios
+
+    shipped = shipped_scenarios()
+    if name_or_file in shipped:
+        return shipped[name_or_file]
+    path = Path(name_or_file)
+    if path.is_file():
+        return path
+    raise ValueError(
+        f"no scenario {name_or_file!r}: give a YAML file or one of {', '.join(shipped)}"
+    )
+
+
+def _levels(text: str) -> list[int]:
+    try:
+        levels = [int(n) for n in text.split(",") if n.strip()]
+    except ValueError:
+        levels = []
+    if not levels or min(levels) < 1:
+        raise ValueError(f"--calls takes positive numbers, e.g. 4 or 1,2,4; got {text!r}")
+    return levels
+
+
+def run(args: argparse.Namespace, settings: Settings) -> int:
+    import sys
+
+    from pipeline.bench.scenario import ScenarioError, load_scenario
+
+    try:
+        levels = _levels(args.calls)
+        scenario = load_scenario(scenario_path(args.scenario))
+    except (ValueError, ScenarioError) as exc:
+        print(f"switchboard bench calls: {exc}", file=sys.stderr)
+        return 2
+    if args.duration is not None and args.duration <= 0:
+        print("switchboard bench calls: --duration must be positive", file=sys.stderr)
+        return 2
+    return _bench(args, settings, scenario, levels)
+
+
+def _bench(args: argparse.Namespace, settings: Settings, scenario, levels: list[int]) -> int:
+    import asyncio
+    import contextlib
+
+    from rich.console import Console
+
+    from pipeline.bench.agent_under_test import running_agent, started_agent
+    from pipeline.bench.calls_load import run_level
+    from pipeline.bench.report import machine, print_table, write_json
+    from pipeline.bench.scripted_call import render_scenario
+    from pipeline.serve.supervisor import ChildFailed
+
+    console = Console()
+    with console.status(f"rendering scenario {scenario.name} with piper..."):
+        render_scenario(scenario)
+    if args.url:
+        agent_cm = contextlib.nullcontext(running_agent(args.url, args.metrics))
+    else:
+        agent_cm = started_agent(settings, args.turn, args.log_dir)
+    runs = []
+    try:
+        with agent_cm as agent:
+            for calls in levels:
+                doing = f"{calls} calls of {scenario.name}"
+                if args.duration:
+                    doing += f", back to back for {args.duration:.0f} s"
+                with console.status(f"{doing}..."):
+                    runs.append(asyncio.run(run_level(agent, scenario, calls, args.duration)))
+    except ChildFailed as exc:
+        console.print(f"[red]switchboard bench calls: {exc}[/red]")
+        return 1
+    turn = args.turn if not args.url else "as served"
+    print_table(f"bench calls: {scenario.name}, turn {turn}", COLUMNS, [_row(r) for r in runs])
+    headline = max(runs, key=lambda r: r["concurrent"])
+    result = {
+        "scenario": scenario.name,
+        "turn_mode": args.turn if not args.url else None,
+        "agent": args.url or "serve --cpu (started by the benchmark)",
+        "soak_duration_s": args.duration,
+        "machine": machine(),
+        **headline,
+        "runs": runs,
+    }
+    write_json(args.json, result)
+    if args.plot:
+        from pipeline.bench.plot import plot_calls
+
+        plot_calls(runs, args.plot)
+    return 1 if any(r["failed"] for r in runs) else 0

@@ -1,0 +1,62 @@
+"""The figures of one `bench calls` level, from its call records and agent readings.
+
+In: the CallRecords of the calls placed (pipeline/bench/scripted_call.py), the frame-lag
+buckets read before and after, and the agent's memory samples. Out: the JSON fields of one
+level: calls, completed, failed, false_interruptions, missed_turns, response_latency_ms
+{p50, p99}, frame_lag_ms {p50, p99}, rss_mb, a soak's memory growth, and every call.
+"""
+
+from pipeline.bench.agent_probe import Buckets, quantile_ms
+from pipeline.bench.report import percentile_ms
+from pipeline.bench.scripted_call import CallRecord
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None or value != value else round(value, 1)
+
+
+def memory(rss_samples: list[float], growth: bool) -> dict:
+    """Peak memory and, when `growth` (a soak), growth from the first sample to the last."""
+    if not rss_samples:
+        return {"rss_mb": None, "rss_start_mb": None, "rss_end_mb": None, "rss_growth_pct": None}
+    start, end = rss_samples[0], rss_samples[-1]
+    return {
+        "rss_mb": round(max(rss_samples), 1),
+        "rss_start_mb": round(start, 1),
+        "rss_end_mb": round(end, 1),
+        "rss_growth_pct": round((end - start) / start * 100, 2) if growth else None,
+    }
+
+
+def summarize(
+    concurrent: int,
+    records: list[CallRecord],
+    lag_before: Buckets | None,
+    lag_after: Buckets | None,
+    rss_samples: list[float],
+    duration_s: float,
+    soak: bool = False,
+) -> dict:
+    turns = [t for r in records if not r.failed for t in r.turns]
+    latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
+    lag = lag_before is not None and lag_after is not None
+    return {
+        "concurrent": concurrent,
+        "calls": len(records),
+        "completed": sum(not r.failed for r in records),
+        "failed": sum(r.failed for r in records),
+        "turns": len(turns),
+        "false_interruptions": sum(t["false_interruption"] for t in turns),
+        "missed_turns": sum(t["missed"] for t in turns),
+        "response_latency_ms": {
+            "p50": _rounded(percentile_ms(latencies, 50)),
+            "p99": _rounded(percentile_ms(latencies, 99)),
+        },
+        "frame_lag_ms": {
+            "p50": _rounded(quantile_ms(lag_before, lag_after, 0.50)) if lag else None,
+            "p99": _rounded(quantile_ms(lag_before, lag_after, 0.99)) if lag else None,
+        },
+        **memory(rss_samples, soak),
+        "duration_s": round(duration_s, 1),
+        "per_call": [r.as_dict() for r in records],
+    }

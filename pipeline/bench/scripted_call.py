@@ -1,0 +1,151 @@
+"""One simulated caller following a scenario over the agent's WebSocket media stream.
+
+In: the agent's ws:// URL and a Scenario (pipeline/bench/scenario.py). Out: a CallRecord: how
+the call ended, each caller turn judged (false interruption, missed turn, response latency,
+pipeline/bench/call_timeline.py), or the error that failed the call.
+
+The caller waits for the greeting, then plays the steps in order: an utterance, then waits
+for the answer (up to the scenario's answer_within_s) and for the agent to fall quiet; a
+barge-in or hang-up `after_agent_ms` after the agent starts talking; DTMF keyed; silence
+kept. Caller audio is rendered before dialling, so nothing is synthesized mid-call.
+"""
+
+import asyncio
+import time
+from dataclasses import asdict, dataclass, field
+
+from pipeline.bench.call_timeline import CallerTurn, TurnOutcome, agent_bursts, judge_turn
+from pipeline.bench.scenario import (
+    BargeInStep,
+    DtmfStep,
+    HangUpStep,
+    RenderedUtterance,
+    Scenario,
+    SilenceStep,
+    Utterance,
+    render_utterance,
+)
+from pipeline.demo.phone_line import PhoneLine
+
+QUIET_S = 1.0  # the agent has finished talking after this much quiet
+QUIET_TIMEOUT_S = 60.0  # an agent still talking after this much: go on anyway
+GREETING_TIMEOUT_S = 60.0
+
+
+@dataclass
+class CallRecord:
+    call: int
+    scenario: str
+    ended_by: str = ""  # "caller" (script done or hang-up), "agent" (it closed the line)
+    error: str | None = None  # why the call failed
+    duration_s: float = 0.0
+    turns: list[dict] = field(default_factory=list)  # each judged caller turn
+
+    @property
+    def failed(self) -> bool:
+        return self.error is not None
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+def render_scenario(scenario: Scenario) -> list[RenderedUtterance]:
+    """Every utterance of the scenario as audio, in order (piper; cached per process)."""
+    return [
+        render_utterance(u.utterance, u.pauses_ms, scenario.seed) for u in scenario.utterances()
+    ]
+
+
+async def _until_speech(line: PhoneLine, since: float, timeout_s: float) -> float | None:
+    """When the agent's first speech after `since` arrived; None if none within timeout_s."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline and not line.closed.is_set():
+        spoken = line.speech_since(since)
+        if spoken:
+            return spoken[0].at
+        await asyncio.sleep(0.02)
+    return None
+
+
+async def _until_quiet(line: PhoneLine) -> None:
+    deadline = time.monotonic() + QUIET_TIMEOUT_S
+    while time.monotonic() < deadline and not line.closed.is_set():
+        if not line.speech_since(time.monotonic() - QUIET_S):
+            return
+        await asyncio.sleep(0.05)
+
+
+async def _say(line: PhoneLine, rendered: RenderedUtterance) -> tuple[tuple[float, float], ...]:
+    first_sent, _ = await line.say(rendered.audio)
+    return tuple((first_sent + start, first_sent + end) for start, end in rendered.speech_spans)
+
+
+async def _play(line: PhoneLine, scenario: Scenario, audio: list[RenderedUtterance]) -> list:
+    """Play the steps; returns the caller turns with their absolute fragment times."""
+    turns: list[CallerTurn] = []
+    spoken = iter(audio)
+    waiting_since: float | None = time.monotonic()  # an answer (or greeting) is due
+    timeout = scenario.answer_within_s
+    for i, step in enumerate(scenario.steps):
+        if line.closed.is_set():
+            break
+        onset = None
+        if waiting_since is not None:
+            limit = GREETING_TIMEOUT_S if i == 0 else timeout
+            onset = await _until_speech(line, waiting_since, limit)
+        if isinstance(step, BargeInStep | HangUpStep):
+            after = step.barge_in if isinstance(step, BargeInStep) else step.hang_up
+            onset = onset or await _until_speech(line, time.monotonic(), timeout)
+            if onset is not None:
+                await asyncio.sleep(
+                    max(0.0, onset + after.after_agent_ms / 1000 - time.monotonic())
+                )
+            if isinstance(step, HangUpStep):
+                return turns
+        elif waiting_since is not None:
+            await _until_quiet(line)
+        waiting_since = None
+        if isinstance(step, Utterance | BargeInStep):
+            spans = await _say(line, next(spoken))
+            turns.append(CallerTurn(spans, timeout, barge_in=isinstance(step, BargeInStep)))
+            waiting_since = spans[-1][1]
+        elif isinstance(step, DtmfStep):
+            await line.press(step.dtmf)
+        elif isinstance(step, SilenceStep):
+            await asyncio.sleep(step.silence_ms / 1000)
+    if waiting_since is not None and not line.closed.is_set():
+        await _until_speech(line, waiting_since, timeout)  # the last answer
+    return turns
+
+
+def _judged(turn: CallerTurn, outcome: TurnOutcome, dialled: float) -> dict:
+    latency = None if outcome.latency_s is None else round(outcome.latency_s * 1000, 1)
+    return {
+        "first_word_s": round(turn.first_word - dialled, 3),
+        "last_word_s": round(turn.last_word - dialled, 3),
+        "barge_in": turn.barge_in,
+        "false_interruption": outcome.false_interruption,
+        "missed": outcome.missed,
+        "latency_ms": latency,
+    }
+
+
+async def place_scenario_call(
+    url: str, scenario: Scenario, call: int, audio: list[RenderedUtterance] | None = None
+) -> CallRecord:
+    """Place one call; never raises for the call's own failures (they go in `error`)."""
+    record = CallRecord(call=call, scenario=scenario.name)
+    audio = audio if audio is not None else render_scenario(scenario)
+    dialled = time.monotonic()
+    try:
+        async with PhoneLine(url) as line:
+            turns = await _play(line, scenario, audio)
+            record.ended_by = "agent" if line.closed.is_set() else "caller"
+    except Exception as exc:  # a refused or broken connection fails this call only
+        record.error = f"{type(exc).__name__}: {exc}"
+        record.duration_s = round(time.monotonic() - dialled, 2)
+        return record
+    record.duration_s = round(time.monotonic() - dialled, 2)
+    bursts = agent_bursts([p.at for p in line.packets if p.speech])
+    record.turns = [_judged(t, judge_turn(t, bursts), dialled) for t in turns]
+    return record

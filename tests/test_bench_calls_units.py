@@ -1,0 +1,137 @@
+"""The pure measurement logic of `bench calls`: agent talk bursts, false interruptions, missed
+turns and latency from timelines; frame-lag percentiles from Prometheus buckets; the summary."""
+
+import math
+
+import pytest
+
+from pipeline.bench.agent_probe import histogram_buckets, quantile_ms
+from pipeline.bench.call_timeline import CallerTurn, agent_bursts, judge_turn
+from pipeline.bench.calls import scenario_path
+from pipeline.bench.calls_summary import summarize
+from pipeline.bench.scripted_call import CallRecord
+
+
+def packets(start: float, end: float, every: float = 0.02) -> list[float]:
+    """Arrival times of agent speech packets from `start` to `end`."""
+    return [start + i * every for i in range(int(round((end - start) / every)) + 1)]
+
+
+def test_bursts_split_on_quiet_and_merge_small_gaps() -> None:
+    times = packets(1.0, 2.0) + packets(2.3, 3.0) + packets(5.0, 5.5)
+    bursts = agent_bursts(times, gap_s=0.6)
+    assert [(round(a, 2), round(b, 2)) for a, b in bursts] == [(1.0, 3.0), (5.0, 5.5)]
+    assert agent_bursts([]) == []
+
+
+# A hesitant caller: "I need to cancel my order" (10.0-11.5), 1.5 s pause, "actually..." (13-15).
+HESITANT = CallerTurn(spans=((10.0, 11.5), (13.0, 15.0)), answer_within_s=20)
+
+
+def test_agent_answering_after_the_last_word_is_a_clean_turn() -> None:
+    outcome = judge_turn(HESITANT, agent_bursts(packets(16.2, 18.0)))
+    assert not outcome.false_interruption and not outcome.missed
+    assert outcome.latency_s == pytest.approx(1.2)
+
+
+def test_agent_starting_in_the_pause_is_a_false_interruption() -> None:
+    # It starts at 12.1 inside the pause, is cut off by the caller, then answers at 15.9.
+    bursts = agent_bursts(packets(12.1, 13.3) + packets(15.9, 17.0))
+    outcome = judge_turn(HESITANT, bursts)
+    assert outcome.false_interruption and not outcome.missed
+    assert outcome.latency_s == pytest.approx(0.9)
+
+
+def test_agent_talking_over_the_end_answers_with_zero_latency_but_still_cut_in() -> None:
+    outcome = judge_turn(HESITANT, agent_bursts(packets(14.0, 17.0)))
+    assert outcome.false_interruption and outcome.latency_s == 0.0
+
+
+def test_talk_that_began_before_the_caller_is_not_a_false_interruption() -> None:
+    # A barge-in: the agent was mid-answer (8.0-10.4) when the caller cut in at 10.0.
+    barge = CallerTurn(spans=((10.0, 11.0),), answer_within_s=20, barge_in=True)
+    outcome = judge_turn(barge, agent_bursts(packets(8.0, 10.4) + packets(12.0, 13.0)))
+    assert not outcome.false_interruption
+    assert outcome.latency_s == pytest.approx(1.0)
+
+
+def test_no_answer_or_a_late_one_is_a_missed_turn() -> None:
+    assert judge_turn(HESITANT, []).missed
+    late = judge_turn(HESITANT, agent_bursts(packets(36.0, 37.0)))  # 21 s after the last word
+    assert late.missed and late.latency_s is None
+    # The greeting before the utterance answers nothing.
+    assert judge_turn(HESITANT, agent_bursts(packets(1.0, 4.0))).missed
+
+
+METRICS = """# HELP switchboard_agent_frame_lag_seconds lag
+# TYPE switchboard_agent_frame_lag_seconds histogram
+switchboard_agent_frame_lag_seconds_bucket{le="0.01"} %d
+switchboard_agent_frame_lag_seconds_bucket{le="0.02"} %d
+switchboard_agent_frame_lag_seconds_bucket{le="0.05"} %d
+switchboard_agent_frame_lag_seconds_bucket{le="+Inf"} %d
+switchboard_agent_frame_lag_seconds_count %d
+switchboard_agent_frame_lag_seconds_sum 1.0
+# HELP other_seconds another histogram
+# TYPE other_seconds histogram
+other_seconds_bucket{le="+Inf"} 7
+other_seconds_count 7
+other_seconds_sum 1.0
+"""
+
+
+def test_frame_lag_percentiles_come_from_the_bucket_difference() -> None:
+    before = histogram_buckets(METRICS % (1000, 1000, 1000, 1000, 1000))
+    assert before == {0.01: 1000, 0.02: 1000, 0.05: 1000, math.inf: 1000}
+    # Between the readings: 90 frames under 10 ms, 8 in 10-20 ms, 2 in 20-50 ms.
+    after = histogram_buckets(METRICS % (1090, 1098, 1100, 1100, 1100))
+    assert quantile_ms(before, after, 0.5) == pytest.approx(10 * 50 / 90)
+    assert quantile_ms(before, after, 0.99) == pytest.approx(20 + 30 * 0.5)
+    assert quantile_ms(before, before, 0.99) is None  # nothing observed
+    assert quantile_ms({}, {}, 0.99) is None  # the agent has no such histogram
+
+
+def test_a_quantile_in_the_overflow_bucket_reads_as_the_largest_bound() -> None:
+    after = histogram_buckets(METRICS % (0, 0, 0, 10, 10))
+    assert quantile_ms({}, after, 0.99) == pytest.approx(50.0)
+
+
+def _record(call: int, turns: list[dict], error: str | None = None) -> CallRecord:
+    return CallRecord(call=call, scenario="s", ended_by="caller", error=error, turns=turns)
+
+
+def _turn(latency_ms: float | None, cut_in: bool = False) -> dict:
+    return {"latency_ms": latency_ms, "missed": latency_ms is None, "false_interruption": cut_in}
+
+
+def test_summary_counts_calls_turns_and_memory_growth() -> None:
+    records = [
+        _record(0, [_turn(1000.0), _turn(None)]),
+        _record(1, [_turn(3000.0, cut_in=True)]),
+        _record(2, [], error="ConnectionRefusedError: refused"),
+    ]
+    lag = histogram_buckets(METRICS % (10, 20, 20, 20, 20))
+    summary = summarize(3, records, {}, lag, [400.0, 450.0, 410.0], 12.34, soak=True)
+    assert (summary["calls"], summary["completed"], summary["failed"]) == (3, 2, 1)
+    assert (summary["turns"], summary["missed_turns"], summary["false_interruptions"]) == (3, 1, 1)
+    assert summary["response_latency_ms"] == {"p50": 2000.0, "p99": 2980.0}
+    assert summary["frame_lag_ms"]["p50"] == pytest.approx(10.0)
+    assert summary["rss_mb"] == 450.0 and summary["rss_growth_pct"] == 2.5
+    assert [c["call"] for c in summary["per_call"]] == [0, 1, 2]
+
+
+def test_summary_without_metrics_or_answers_says_none() -> None:
+    summary = summarize(1, [_record(0, [_turn(None)])], None, None, [], duration_s=1.0)
+    assert summary["response_latency_ms"] == {"p50": None, "p99": None}
+    assert summary["frame_lag_ms"] == {"p50": None, "p99": None}
+    assert summary["rss_mb"] is None
+    not_soak = summarize(1, [], None, None, [400.0, 500.0], duration_s=1.0)
+    assert not_soak["rss_mb"] == 500.0 and not_soak["rss_growth_pct"] is None
+
+
+def test_scenarios_are_found_by_name_or_file_and_unknown_ones_named(tmp_path) -> None:
+    assert scenario_path("hang-up").name == "hang-up.yaml"
+    own = tmp_path / "mine.yaml"
+    own.write_text("name: mine\n")
+    assert scenario_path(str(own)) == own
+    with pytest.raises(ValueError, match="no scenario 'nope'.*hesitant-cancel"):
+        scenario_path("nope")
