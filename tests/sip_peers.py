@@ -53,13 +53,15 @@ class RunningSip:
         self.thread.join(10)
 
 
-def start_sip(handler: CallHandler, rtp_base: int, **agent: Any) -> RunningSip:
-    """A SipServer on a free port of 127.0.0.1 with RTP ports from `rtp_base` (100 of them)."""
+def start_sip(
+    handler: CallHandler, rtp_base: int, rtp_ports: int = 100, **agent: Any
+) -> RunningSip:
+    """A SipServer on a free port of 127.0.0.1 with `rtp_ports` RTP ports from `rtp_base`."""
     settings = AgentSettings(
         host="127.0.0.1",
         sip_port=free_port(),
         rtp_port_min=rtp_base,
-        rtp_port_max=rtp_base + 99,
+        rtp_port_max=rtp_base + rtp_ports - 1,
         **agent,
     )
     loop = asyncio.new_event_loop()

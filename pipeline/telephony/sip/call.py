@@ -59,6 +59,7 @@ class SipCall:
         self._transfer_done = asyncio.Event()
         self._session = random.randrange(1, 2**31)
         self._offer: Any = None
+        self._ack_wait: asyncio.Task | None = None
 
     def _answer(self, status: int, **kwargs: Any) -> None:
         self.final = response(self.invite, status, to_tag=self.dialog.local_tag, **kwargs)
@@ -85,6 +86,8 @@ class SipCall:
                 await self.dialog.request("BYE")
         finally:
             self.state = "ended"
+            if self._ack_wait is not None:
+                self._ack_wait.cancel()
             if self.leg is not None:
                 await self.leg.close()
 
@@ -117,7 +120,7 @@ class SipCall:
         self.leg.start((offer.address, offer.port), self._codec, offer.dtmf_payload_type)
         self.leg.set_remote((offer.address, offer.port), direction)
         reliable = self.dialog.peer.transport == "tcp"
-        asyncio.create_task(self._await_ack(reliable))
+        self._ack_wait = asyncio.create_task(self._await_ack(reliable))
         return True
 
     async def _await_ack(self, reliable: bool) -> None:
@@ -173,6 +176,7 @@ class SipCall:
         if self.state != "ended":
             log.info("call %s: caller hung up", self.dialog.call_id)
             self.state = "ended"
+            self._cancelled.set()  # a BYE while ringing ends it like a CANCEL
             if self.leg is not None:
                 asyncio.create_task(self.leg.close())
 
@@ -184,6 +188,9 @@ class SipCall:
 
     def on_reinvite(self, request: SipMessage) -> None:
         """A new offer in the dialog (hold, resume, a new address): update the leg."""
+        if self.state != "confirmed":
+            self.send(response(request, 491))  # the first offer is still being answered
+            return
         if not request.body:  # no offer: ours again, unchanged
             self.send(self._sdp_answer(request, answer_direction(self._offer.direction)))
             return

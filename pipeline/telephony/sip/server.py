@@ -48,6 +48,7 @@ class SipServer:
             else None
         )
         self.calls: dict[str, SipCall] = {}
+        self._tasks: set[asyncio.Task] = set()
         self._answers: OrderedDict[tuple[str, str], SipMessage] = OrderedDict()
         self.transport = SipTransport(self._receive)
         self.port = settings.sip_port
@@ -64,6 +65,9 @@ class SipServer:
             call.state = "ended"
             if call.leg is not None:
                 await call.leg.close()
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
 
     async def _open_rtp_leg(self) -> Any:
         from pipeline.telephony.rtp import RtpLeg
@@ -165,7 +169,14 @@ class SipServer:
         )  # fmt: skip
         self.calls[dialog.call_id] = call
         task = asyncio.create_task(call.run())
-        task.add_done_callback(lambda _t: self.calls.pop(dialog.call_id, None))
+        self._tasks.add(task)
+
+        def _done(_task: asyncio.Task) -> None:
+            self._tasks.discard(task)
+            if self.calls.get(dialog.call_id) is call:
+                self.calls.pop(dialog.call_id)
+
+        task.add_done_callback(_done)
 
     def _local_address(self, peer_host: str) -> str:
         """advertise_address, else the bound host, else the address that routes to the peer."""
