@@ -119,7 +119,7 @@ class AgentSettings(_Section):
     sip_port: int = Field(5060, ge=1, le=65535)
     rtp_port_min: int = Field(10000, ge=1, le=65535)
     rtp_port_max: int = Field(10063, ge=1, le=65535)
-    audiosocket_port: int = Field(9092, ge=1, le=65535)
+    audiosocket_port: int = Field(9092, ge=0, le=65535)  # Asterisk AudioSocket; 0: off
     advertise_address: str = ""
     # SIP trunk (`serve --sip-port`): listeners, who may call, how many at once, what a bot
     # transfer dials. Empty sip_auth_user: no digest authentication.

@@ -30,6 +30,7 @@ class Agent:
     ws_url: str
     health_url: str
     speech_address: str
+    audiosocket: tuple[str, int]  # Asterisk AudioSocket listener
     signalled: list[psutil.Process] = field(default_factory=list)  # children at SIGTERM
 
     def log(self) -> str:
@@ -72,6 +73,7 @@ def agent_env(**settings: object) -> dict[str, str]:
     ports = {
         "AGENT__WEBSOCKET_PORT": free_port(),
         "AGENT__HEALTH_PORT": free_port(),
+        "AGENT__AUDIOSOCKET_PORT": free_port(),
         "AGENT__METRICS_PORT": 0,
         "SPEECH_SERVER__PORT": free_port(),
         "LLM_SERVER__PORT": free_port(),
@@ -94,6 +96,7 @@ def start_agent(**settings: object) -> Agent:
         ws_url=f"ws://127.0.0.1:{env['SWITCHBOARD_AGENT__WEBSOCKET_PORT']}/ws",
         health_url=health,
         speech_address=f"127.0.0.1:{env['SWITCHBOARD_SPEECH_SERVER__PORT']}",
+        audiosocket=("127.0.0.1", int(env["SWITCHBOARD_AGENT__AUDIOSOCKET_PORT"])),
     )
     deadline = time.monotonic() + START_TIMEOUT_S
     while time.monotonic() < deadline:

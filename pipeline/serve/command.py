@@ -4,19 +4,22 @@
     switchboard serve --cpu    # also starts the CPU speech server and LLM server itself
 
 Calls arrive as Twilio-format WebSocket media streams on ws://HOST:agent.websocket_port
-agent.websocket_path; /healthz and /readyz answer on agent.health_port; Prometheus metrics
+agent.websocket_path, and from Asterisk AudioSocket on tcp://HOST:agent.audiosocket_port
+(0: off); /healthz and /readyz answer on agent.health_port; Prometheus metrics
 on agent.metrics_port. SIGTERM (or Ctrl-C) drains: new calls are refused and /readyz says 503
 while the calls in progress finish, for up to agent.drain_timeout_s; then the agent and every
 child it started stop. A second signal stops at once.
 """
 
 import argparse
+import asyncio
 import logging
 import signal
 import socket
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from pipeline.settings import Settings
 
@@ -107,5 +110,18 @@ def _serve(settings: Settings) -> int:
         agent.host,
         agent.health_port,
     )
-    server.run(sockets=sockets)
+    asyncio.run(_serve_calls(server, sockets, settings))
     return 0
+
+
+async def _serve_calls(server: Any, sockets: list[socket.socket], settings: Settings) -> None:
+    """The WebSocket/health app and the AudioSocket listener, in one event loop; they share
+    the app's state (calls in progress, draining)."""
+    from pipeline.telephony.audiosocket_server import start_audiosocket
+
+    audiosocket = await start_audiosocket(settings, server.state)
+    try:
+        await server.serve(sockets=sockets)
+    finally:
+        if audiosocket is not None:
+            audiosocket.close()

@@ -1,0 +1,132 @@
+"""A Pipecat transport over one `CallMedia` leg (RTP or AudioSocket).
+
+In: the leg's caller audio (8 kHz PCM), resampled to the pipeline's input rate and pushed as
+InputAudioRawFrame; its key presses as InputDTMFFrame. Out: the agent's OutputAudioRawFrame,
+resampled to 8 kHz and written to the leg at the pace it plays (a short lead, so barge-in
+cuts little); an interruption clears what the leg still has queued. When the leg ends
+(`read()` gives None) the transport fires "on_client_disconnected"; the call glue ends the call.
+"""
+
+import asyncio
+import logging
+import time
+
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.audio.utils import create_stream_resampler
+from pipecat.frames.frames import (
+    CancelFrame,
+    EndFrame,
+    Frame,
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+    StartFrame,
+)
+from pipecat.processors.frame_processor import FrameDirection
+from pipecat.transports.base_input import BaseInputTransport
+from pipecat.transports.base_output import BaseOutputTransport
+from pipecat.transports.base_transport import BaseTransport, TransportParams
+
+from pipeline.telephony.call_media import LINE_RATE, CallMedia, Dtmf
+
+log = logging.getLogger(__name__)
+
+LEAD_S = 0.1  # how far ahead of the line the agent's audio may be written
+
+
+class PhoneMediaInput(BaseInputTransport):
+    def __init__(self, transport: "PhoneMediaTransport", params: TransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._resampler = create_stream_resampler()
+        self._reader: asyncio.Task | None = None
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        if self._reader is None:
+            self._reader = self.create_task(self._read_leg())
+        await self.set_transport_ready(frame)
+
+    async def stop(self, frame: EndFrame) -> None:
+        await super().stop(frame)
+        await self._stop_reading()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._stop_reading()
+
+    async def _stop_reading(self) -> None:
+        if self._reader is not None:
+            await self.cancel_task(self._reader)
+            self._reader = None
+        await self._transport.media.close()
+
+    async def _read_leg(self) -> None:
+        media = self._transport.media
+        while (item := await media.read()) is not None:
+            if isinstance(item, Dtmf):
+                await self._push_dtmf(item)
+                continue
+            audio = await self._resampler.resample(item, LINE_RATE, self.sample_rate)
+            if audio:
+                await self.push_audio_frame(InputAudioRawFrame(audio, self.sample_rate, 1))
+        log.info("%s: the line hung up", self._transport.name)
+        await self._transport.disconnected()
+
+    async def _push_dtmf(self, dtmf: Dtmf) -> None:
+        try:
+            button = KeypadEntry(dtmf.digit)
+        except ValueError:
+            log.info("%s: key %s has no Pipecat keypad entry; ignored", self.name, dtmf.digit)
+            return
+        await self.push_frame(InputDTMFFrame(button=button))
+
+
+class PhoneMediaOutput(BaseOutputTransport):
+    def __init__(self, transport: "PhoneMediaTransport", params: TransportParams, **kwargs):
+        super().__init__(params, **kwargs)
+        self._transport = transport
+        self._resampler = create_stream_resampler()
+        self._line_free_at = 0.0  # time.monotonic() when the leg will have played what it has
+
+    async def start(self, frame: StartFrame) -> None:
+        await super().start(frame)
+        await self.set_transport_ready(frame)
+
+    async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
+        await super().process_frame(frame, direction)
+        if isinstance(frame, InterruptionFrame):
+            self._transport.media.clear()
+            self._line_free_at = 0.0
+
+    async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
+        pcm = await self._resampler.resample(frame.audio, frame.sample_rate, LINE_RATE)
+        await self._transport.media.write(pcm)
+        now = time.monotonic()
+        self._line_free_at = max(self._line_free_at, now) + len(pcm) / (2 * LINE_RATE)
+        ahead = self._line_free_at - now
+        if ahead > LEAD_S:
+            await asyncio.sleep(ahead - LEAD_S)
+        return True
+
+
+class PhoneMediaTransport(BaseTransport):
+    """One call's leg as a Pipecat transport; events: on_client_disconnected(transport, name)."""
+
+    def __init__(self, media: CallMedia, name: str) -> None:
+        super().__init__(name=name, input_name=f"{name}-in", output_name=f"{name}-out")
+        self.media = media
+        params = TransportParams(audio_in_enabled=True, audio_out_enabled=True)
+        self._input = PhoneMediaInput(self, params, name=self._input_name)
+        self._output = PhoneMediaOutput(self, params, name=self._output_name)
+        self._register_event_handler("on_client_disconnected")
+
+    def input(self) -> PhoneMediaInput:
+        return self._input
+
+    def output(self) -> PhoneMediaOutput:
+        return self._output
+
+    async def disconnected(self) -> None:
+        await self._call_event_handler("on_client_disconnected", self.name)

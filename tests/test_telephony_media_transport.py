@@ -1,0 +1,101 @@
+"""PhoneMediaTransport in a real Pipecat pipeline over a real RtpLeg; a UDP socket is the phone.
+
+Caller audio (8 kHz G.711) reaches the pipeline as 16 kHz InputAudioRawFrames, key presses as
+InputDTMFFrames; the agent's 24 kHz audio reaches the phone as 8 kHz packets at the pace it
+plays; an interruption silences the line at once; the line hanging up fires
+on_client_disconnected, which ends the call."""
+
+import asyncio
+
+import numpy as np
+from pipecat.audio.dtmf.types import KeypadEntry
+from pipecat.frames.frames import (
+    InputAudioRawFrame,
+    InputDTMFFrame,
+    InterruptionFrame,
+    OutputAudioRawFrame,
+)
+from pipecat.pipeline.pipeline import Pipeline
+from pipecat.pipeline.worker import PipelineParams, PipelineWorker
+from pipecat.workers.runner import WorkerRunner
+from test_speech_pipecat import Collector
+from test_telephony_rtp import DTMF_PT, PCMU, Phone, level
+
+from pipeline.telephony.dtmf_events import event_payload
+from pipeline.telephony.media_transport import PhoneMediaTransport
+from pipeline.telephony.rtp import RtpLeg
+
+IN_RATE, OUT_RATE = 16000, 24000
+
+
+def tone(seconds: float, rate: int, amplitude: int = 8000) -> bytes:
+    t = np.arange(int(seconds * rate)) / rate
+    return (amplitude * np.sin(2 * np.pi * 400 * t)).astype("<i2").tobytes()
+
+
+def loud(packets: list) -> list[float]:
+    """Arrival times of the packets that carry the agent's audio (not silence)."""
+    return [at for at, p in packets if p.payload != level(0)]
+
+
+async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
+    leg = await RtpLeg.open("127.0.0.1", 33000, 33998)
+    phone = Phone(leg)
+    leg.start(phone.address, PCMU, DTMF_PT)
+    transport = PhoneMediaTransport(leg, name="test-call")
+    collector = Collector()
+    worker = PipelineWorker(
+        Pipeline([transport.input(), collector, transport.output()]),
+        params=PipelineParams(audio_in_sample_rate=IN_RATE, audio_out_sample_rate=OUT_RATE),
+        cancel_on_idle_timeout=False,
+    )
+    started, hung_up = asyncio.Event(), asyncio.Event()
+
+    @worker.event_handler("on_pipeline_started")
+    async def _started(_worker: object, _frame: object) -> None:
+        started.set()
+
+    @transport.event_handler("on_client_disconnected")
+    async def _gone(_transport: object, name: str) -> None:
+        assert name == "test-call"
+        hung_up.set()
+        await worker.cancel()
+
+    async def call() -> dict:
+        await asyncio.wait_for(started.wait(), 30)
+        for seq in range(1, 51):  # 1 s of caller audio, then the # key
+            phone.send(seq, level(4000))
+        for i, end in enumerate([False, False, True, True, True]):
+            phone.send(51 + i, event_payload(11, end, 160 * (i + 1)), DTMF_PT, ts=9000)
+        await phone.receive(0.3)
+        await worker.queue_frame(OutputAudioRawFrame(tone(1.0, OUT_RATE), OUT_RATE, 1))
+        played = await phone.receive(1.6)
+        await worker.queue_frame(OutputAudioRawFrame(tone(3.0, OUT_RATE), OUT_RATE, 1))
+        before = await phone.receive(0.5)
+        await worker.queue_frame(InterruptionFrame())
+        await phone.receive(0.04)  # what the leg had already sent or was sending
+        after = await phone.receive(0.5)
+        await leg.close()  # the line hangs up
+        await asyncio.wait_for(hung_up.wait(), 10)
+        return {"played": played, "before": before, "after": after}
+
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    _, result = await asyncio.wait_for(asyncio.gather(runner.run(), call()), 60)
+    phone.sock.close()
+
+    audio = [f for f in collector.frames if isinstance(f, InputAudioRawFrame)]
+    assert audio and {(f.sample_rate, f.num_channels) for f in audio} == {(IN_RATE, 1)}
+    samples = np.frombuffer(b"".join(f.audio for f in audio), "<i2")
+    assert 0.9 * IN_RATE <= len(samples) <= 1.05 * IN_RATE  # 1 s of caller audio, resampled
+    assert abs(np.median(samples[IN_RATE // 10 : -IN_RATE // 10]) - 4000) < 150
+    keys = [f.button for f in collector.frames if isinstance(f, InputDTMFFrame)]
+    assert keys == [KeypadEntry.POUND]
+
+    played = loud(result["played"])
+    assert 48 <= len(played) <= 52, len(played)  # 1 s of agent audio = 50 packets of 20 ms
+    assert 0.85 <= played[-1] - played[0] <= 1.2  # played at the line's pace, not in a burst
+    heard = np.frombuffer(b"".join(p.payload for _, p in result["played"]), np.uint8)
+    assert len(heard) and loud(result["before"])  # the long answer was playing...
+    assert len(loud(result["after"])) == 0  # ...and the interruption silenced it
+    assert len(result["after"]) >= 20  # the line itself goes on (silence)
