@@ -1,0 +1,149 @@
+"""Turn quality: scenario utterances replayed in audio time through Silero VAD and Pipecat's
+end-of-turn logic, Smart Turn (the shared engine, real model) against VAD-only."""
+
+import asyncio
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from pipecat.audio.turn.smart_turn import base_smart_turn
+
+from pipeline.bench.scenario import line_noise, render_utterance
+from pipeline.bench.telephone_audio import agent_frames
+from pipeline.bench.turn_quality_score import Case, score, summarize
+from pipeline.bench.turn_replay import (
+    VAD_ONLY_TIMEOUT_S,
+    Decision,
+    Replay,
+    replay_smart,
+    replay_vad_only,
+    vad_track,
+)
+from pipeline.settings import TurnSettings
+from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+
+VAD_STOP_SECS = 0.2  # the agent's default (agent.vad_stop_secs)
+HESITANT = ["I was wondering if", "maybe you could change the delivery address"]
+
+
+def _replays(fragments: list[str], pauses_ms: list[int], rate: int = 16000):
+    rendered = render_utterance(fragments, pauses_ms, seed=5, rate=rate)
+    audio = np.concatenate([rendered.audio, line_noise(int(4.5 * rate), 6, rate)])
+    track = vad_track(asyncio.run(agent_frames(audio, rate)), VAD_STOP_SECS)
+    analyzer = SharedSmartTurnAnalyzer(settings=TurnSettings(device="cpu"))
+    smart = asyncio.run(replay_smart(track, analyzer))
+    return rendered.speech_spans, replay_vad_only(track), smart
+
+
+@pytest.mark.parametrize("rate", [16000, 8000])
+def test_vad_only_cuts_a_long_mid_utterance_pause(rate: int) -> None:
+    spans, vad, smart = _replays(HESITANT, [2000], rate)
+    (_, end0), (start1, end1) = spans
+    first = vad.decisions[0]
+    assert end0 < first.at_s < start1  # the agent would take the turn inside the pause
+    # ... once VAD's stop_secs and Pipecat's speech timeout have passed (plus VAD's own lag)
+    lag = first.at_s - end0 - VAD_STOP_SECS - VAD_ONLY_TIMEOUT_S
+    assert -0.1 < lag < 0.3  # VAD may call the faded end of a word silence already
+    case = Case("t", tuple(HESITANT), (2000,), 5)
+    assert score(case, vad, spans).pauses == [(2000, True)]
+    # Smart Turn hears "I was wondering if" as unfinished and holds the turn.
+    assert all(d.at_s >= end1 for d in smart.decisions)
+    assert score(case, smart, spans).pauses == [(2000, False)]
+    assert smart.model_calls >= 2 and smart.fallbacks == 0
+
+
+def test_vad_only_holds_a_short_pause_and_ends_after_its_timeout() -> None:
+    spans, vad, _ = _replays(HESITANT, [300])
+    [decision] = vad.decisions
+    latency = decision.at_s - spans[-1][1]
+    assert -0.1 < latency - VAD_STOP_SECS - VAD_ONLY_TIMEOUT_S < 0.3
+
+
+def test_smart_turn_ends_a_short_complete_answer_sooner_in_audio_time() -> None:
+    spans, vad, smart = _replays(["that is right"], [])
+    end = spans[-1][1]
+    [decision] = smart.decisions
+    assert decision.by == "model" and decision.model_ms > 0
+    assert decision.at_s - end < VAD_STOP_SECS + 0.3  # asked at the VAD stop, said complete
+    assert vad.decisions[0].at_s - decision.at_s == pytest.approx(VAD_ONLY_TIMEOUT_S, abs=0.05)
+    assert base_smart_turn.time.__name__ == "time"  # the real clock is back after a replay
+
+
+def test_smart_turn_falls_back_to_its_silence_timeout_when_the_model_says_incomplete() -> None:
+    spans, _, smart = _replays(HESITANT, [300])
+    [decision] = smart.decisions
+    assert decision.by == "silence"
+    # SmartTurnParams.stop_secs (3 s) of silence counted from the VAD stop
+    assert -0.1 < decision.at_s - spans[-1][1] - 3.0 - VAD_STOP_SECS < 0.3
+
+
+def test_score_attributes_each_decision_to_its_pause() -> None:
+    spans = [(0.3, 1.0), (2.0, 3.0), (4.0, 5.0)]
+    case = Case("t", ("a", "b", "c"), (1000, 1000), 1)
+    decisions = [Decision(0.5, 0.0, "model"), Decision(1.8, 0.0, "model")]
+    decisions += [Decision(2.1, 0.0, "model"), Decision(5.2, 150.0, "model")]
+    scored = score(case, Replay(decisions), spans)
+    assert scored.early_cuts == 1  # 0.5 s: inside the first fragment
+    assert scored.pauses == [(1000, True), (1000, False)]  # 1.8 and 2.1 both cut pause one
+    assert scored.latency_s == pytest.approx(0.2 + 0.15)  # audio time plus model time
+    missed = score(case, Replay([Decision(1.5, 0.0, "silence")]), spans)
+    assert missed.latency_s is None
+    summary = summarize([(case, scored, Replay(decisions)), (case, missed, Replay([]))])
+    assert (summary["pauses"], summary["pauses_cut"], summary["missed"]) == (4, 2, 1)
+    assert summary["false_interruption_rate"] == 0.5
+    assert summary["cut_rate_by_pause_ms"] == {"1000": {"pauses": 4, "cut": 2}}
+
+
+def test_phone_line_audio_is_band_limited_at_the_pipeline_rate() -> None:
+    wide = render_utterance(["four five six"], [], seed=3, rate=16000)
+    phone = render_utterance(["four five six"], [], seed=3, rate=8000)
+    frames = asyncio.run(agent_frames(np.asarray(phone.audio), 8000))
+    assert len(frames) == len(phone.audio) // 160  # one frame per 20 ms packet
+    heard = np.frombuffer(b"".join(frames), dtype=np.int16).astype(np.float64)
+    assert abs(len(heard) - 2 * len(phone.audio)) < 0.15 * 16000  # minus the filter delay
+
+    def above_4k(audio: np.ndarray) -> float:
+        spectrum = np.abs(np.fft.rfft(audio)) ** 2
+        return spectrum[len(spectrum) // 2 :].sum() / spectrum.sum()
+
+    assert above_4k(heard) < 0.01 < above_4k(wide.audio.astype(np.float64))
+
+
+@pytest.mark.slow
+def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
+    scenario = tmp_path / "tiny.yaml"
+    scenario.write_text(
+        "name: tiny\nseed: 5\nanswer_within_s: 10\nsteps:\n"
+        '  - utterance: ["I was wondering if", "maybe you could change the delivery address"]\n'
+        "    pauses_ms: [2000]\n"
+        '  - utterance: ["that is right"]\n'
+    )
+    out = tmp_path / "tq.json"
+    command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-quality"]
+    command += ["--scenario", str(scenario), "--sweep-ms", "300", "--json", str(out)]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=400)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "seed claim" in done.stdout
+    result = json.loads(out.read_text())
+    assert result["vad_only_timeout_s"] == VAD_ONLY_TIMEOUT_S
+    for rate in ("16000", "8000"):
+        vad, smart = result["results"][rate]["vad"], result["results"][rate]["smart"]
+        assert vad["utterances"] == smart["utterances"] == 3  # scripted, swept to 300, short
+        assert vad["pauses"] == 2 and vad["pauses_cut"] == 1  # the 2 s pause, not the 300 ms
+        assert vad["cut_rate_by_pause_ms"] == {
+            "300": {"pauses": 1, "cut": 0},
+            "2000": {"pauses": 1, "cut": 1},
+        }
+        assert smart["short_latency_ms"]["n"] == 1 and smart["model_calls"] >= 3
+        assert rate in result["seed_claim"]
+    assert len(result["utterances"]) == 2 * 2 * 3  # rates x modes x utterances
+
+
+def test_unknown_scenario_is_named() -> None:
+    command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-quality"]
+    done = subprocess.run(command + ["--scenario", "nope"], capture_output=True, text=True)
+    assert done.returncode != 0
+    assert "no scenario 'nope'" in done.stderr and "short-answers" in done.stderr
