@@ -39,16 +39,20 @@ class CaseScore:
     pauses: list[tuple[int, bool]]  # (pause length ms, cut?) for each pause inside it
     early_cuts: int  # turn ended inside the first fragment (before any scripted pause)
     latency_s: float | None  # last word -> end-of-turn decision; None: no decision (missed)
+    audio_latency_s: float | None = None  # the same without the model's time (load-free)
+    final_by: str = ""  # what ended the turn after the last word: model, silence, ...
     model_s: list[float] = field(default_factory=list)  # every model answer's time
 
 
 def score(case: Case, replay: Replay, spans: list[tuple[float, float]]) -> CaseScore:
     ends = [end for _, end in spans]
     cut: set[int] = set()
-    early, latency = 0, None
+    early, latency, audio_latency, final_by = 0, None, None, ""
     for decision in replay.decisions:
         if decision.at_s >= ends[-1]:
-            latency = decision.at_s - ends[-1] + decision.model_ms / 1000
+            audio_latency = decision.at_s - ends[-1]
+            latency = audio_latency + decision.model_ms / 1000
+            final_by = decision.by
             break
         segment = bisect.bisect_right(ends, decision.at_s)  # 0: inside the first fragment
         if segment == 0:
@@ -57,7 +61,7 @@ def score(case: Case, replay: Replay, spans: list[tuple[float, float]]) -> CaseS
             cut.add(segment - 1)
     pauses = [(ms, i in cut) for i, ms in enumerate(case.pauses_ms)]
     model_s = [d.model_ms / 1000 for d in replay.decisions if d.by == "model"]
-    return CaseScore(pauses, early, latency, model_s)
+    return CaseScore(pauses, early, latency, audio_latency, final_by, model_s)
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float | int]:
@@ -82,8 +86,15 @@ def summarize(results: list[tuple[Case, CaseScore, Replay]]) -> dict:
         "missed": sum(s.latency_s is None for _, s, _ in results),
         "latency_ms": _percentiles(latencies),
         "short_latency_ms": _percentiles(short),
+        "audio_latency_ms": _percentiles(
+            [s.audio_latency_s for _, s, _ in results if s.audio_latency_s is not None]
+        ),
         "short_utterances": sum(c.short for c, _, _ in results),
         "model_ms": _percentiles([m for _, s, _ in results for m in s.model_s]),
+        "ended_by": {
+            by: sum(s.final_by == by for _, s, _ in results)
+            for by in sorted({s.final_by for _, s, _ in results} - {""})
+        },
         "model_calls": sum(r.model_calls for _, _, r in results),
         "fallbacks": sum(r.fallbacks for _, _, r in results),
         "cut_rate_by_pause_ms": {
