@@ -44,32 +44,32 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.set_defaults(func=run)
 
 
-COLUMNS = [
-    "at once",
-    "calls",
-    "done",
-    "failed",
-    "turns",
-    "cut in",
-    "missed",
-    "p50 ms",
-    "p99 ms",
-    "lag p99",
-    "RSS MB",
-    "RSS +%",
-]
+# The table has one row per figure and one column per level, so it fits a terminal.
+FIGURES = (
+    ("calls placed", lambda r: r["calls"]),
+    ("completed", lambda r: r["completed"]),
+    ("failed", lambda r: r["failed"]),
+    ("caller turns", lambda r: r["turns"]),
+    ("false interruptions", lambda r: r["false_interruptions"]),
+    ("missed turns", lambda r: r["missed_turns"]),
+    ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
+    ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
+    ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
+    ("agent RSS (MB)", lambda r: r["rss_mb"]),
+    ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
+)
 
 
-def _row(run: dict) -> list[object]:
-    latency, lag = run["response_latency_ms"], run["frame_lag_ms"]
-    counts = ("concurrent", "calls", "completed", "failed", "turns")
-    return [
-        *(run[key] for key in counts),
-        run["false_interruptions"],
-        run["missed_turns"],
-        *(("-" if v is None else v) for v in (latency["p50"], latency["p99"], lag["p99"])),
-        *(("-" if run[k] is None else run[k]) for k in ("rss_mb", "rss_growth_pct")),
-    ]
+def _table(runs: list[dict]) -> tuple[list[str], list[list[object]]]:
+    columns = ["concurrent calls", *(str(r["concurrent"]) for r in runs)]
+    rows = [[name, *(_cell(get(r)) for r in runs)] for name, get in FIGURES]
+    return columns, rows
+
+
+def _cell(value: float | None) -> object:
+    if value is None:
+        return "-"
+    return round(value) if abs(value) >= 10 else value  # whole ms and MB; small ones as .3g
 
 
 def scenario_path(name_or_file: str) -> Path:
@@ -146,7 +146,7 @@ def _bench(args: argparse.Namespace, settings: Settings, scenario, levels: list[
         console.print(f"[red]switchboard bench calls: {exc}[/red]")
         return 1
     turn = args.turn if not args.url else "as served"
-    print_table(f"bench calls: {scenario.name}, turn {turn}", COLUMNS, [_row(r) for r in runs])
+    print_table(f"bench calls: {scenario.name}, turn {turn}", *_table(runs))
     headline = max(runs, key=lambda r: r["concurrent"])
     result = {
         "scenario": scenario.name,
