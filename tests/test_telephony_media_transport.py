@@ -6,10 +6,12 @@ plays; an interruption silences the line at once; the line hanging up fires
 on_client_disconnected, which ends the call."""
 
 import asyncio
+from collections.abc import Coroutine
 
 import numpy as np
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
+    EndFrame,
     InputAudioRawFrame,
     InputDTMFFrame,
     InterruptionFrame,
@@ -24,6 +26,7 @@ from test_telephony_rtp import DTMF_PT, PCMU, Phone, level
 from pipeline.telephony.dtmf_events import event_payload
 from pipeline.telephony.media_transport import PhoneMediaTransport
 from pipeline.telephony.rtp import RtpLeg
+from pipeline.telephony.rtp_packet import decode_payload
 
 IN_RATE, OUT_RATE = 16000, 24000
 
@@ -34,11 +37,16 @@ def tone(seconds: float, rate: int, amplitude: int = 8000) -> bytes:
 
 
 def loud(packets: list) -> list[float]:
-    """Arrival times of the packets that carry the agent's audio (not silence)."""
-    return [at for at, p in packets if p.payload != level(0)]
+    """Arrival times of the packets that carry the agent's audio (not silence: RMS > 100)."""
+    return [at for at, p in packets if rms(decode_payload("PCMU", p.payload)) > 100]
 
 
-async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
+def rms(pcm: bytes) -> float:
+    return float(np.sqrt(np.mean(np.frombuffer(pcm, "<i2").astype(float) ** 2)))
+
+
+async def phone_call() -> tuple[RtpLeg, Phone, PhoneMediaTransport, Collector, PipelineWorker]:
+    """An RTP leg to a UDP phone, in a pipeline: transport in -> collector -> transport out."""
     leg = await RtpLeg.open("127.0.0.1", 33000, 33998)
     phone = Phone(leg)
     leg.start(phone.address, PCMU, DTMF_PT)
@@ -49,11 +57,25 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
         params=PipelineParams(audio_in_sample_rate=IN_RATE, audio_out_sample_rate=OUT_RATE),
         cancel_on_idle_timeout=False,
     )
-    started, hung_up = asyncio.Event(), asyncio.Event()
+    worker.started = asyncio.Event()
 
     @worker.event_handler("on_pipeline_started")
     async def _started(_worker: object, _frame: object) -> None:
-        started.set()
+        worker.started.set()
+
+    return leg, phone, transport, collector, worker
+
+
+async def run(worker: PipelineWorker, call: Coroutine) -> dict:
+    runner = WorkerRunner(handle_sigint=False)
+    await runner.add_workers(worker)
+    _, result = await asyncio.wait_for(asyncio.gather(runner.run(), call), 60)
+    return result
+
+
+async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
+    leg, phone, transport, collector, worker = await phone_call()
+    hung_up = asyncio.Event()
 
     @transport.event_handler("on_client_disconnected")
     async def _gone(_transport: object, name: str) -> None:
@@ -62,7 +84,7 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
         await worker.cancel()
 
     async def call() -> dict:
-        await asyncio.wait_for(started.wait(), 30)
+        await asyncio.wait_for(worker.started.wait(), 30)
         for seq in range(1, 51):  # 1 s of caller audio, then the # key
             phone.send(seq, level(4000))
         for i, end in enumerate([False, False, True, True, True]):
@@ -79,9 +101,7 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
         await asyncio.wait_for(hung_up.wait(), 10)
         return {"played": played, "before": before, "after": after}
 
-    runner = WorkerRunner(handle_sigint=False)
-    await runner.add_workers(worker)
-    _, result = await asyncio.wait_for(asyncio.gather(runner.run(), call()), 60)
+    result = await run(worker, call())
     phone.sock.close()
 
     audio = [f for f in collector.frames if isinstance(f, InputAudioRawFrame)]
@@ -99,3 +119,20 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
     assert len(heard) and loud(result["before"])  # the long answer was playing...
     assert len(loud(result["after"])) == 0  # ...and the interruption silenced it
     assert len(result["after"]) >= 20  # the line itself goes on (silence)
+
+
+async def test_agent_ending_the_call_plays_its_last_words_then_closes_the_leg() -> None:
+    leg, phone, _, _, worker = await phone_call()
+
+    async def goodbye() -> list:
+        await asyncio.wait_for(worker.started.wait(), 30)
+        await phone.receive(0.2)
+        await worker.queue_frames([OutputAudioRawFrame(tone(0.6, OUT_RATE), OUT_RATE, 1)])
+        await worker.queue_frame(EndFrame())
+        return await phone.receive(1.5)
+
+    packets = await run(worker, goodbye())
+    phone.sock.close()
+    assert 29 <= len(loud(packets)) <= 31, len(loud(packets))  # all 0.6 s of it played
+    assert await asyncio.wait_for(leg.read(), 1) is None  # then the leg was closed
+    assert packets[-1][0] - loud(packets)[-1] < 0.1  # and no line left open after the words

@@ -5,6 +5,8 @@ InputAudioRawFrame; its key presses as InputDTMFFrame. Out: the agent's OutputAu
 resampled to 8 kHz and written to the leg at the pace it plays (a short lead, so barge-in
 cuts little); an interruption clears what the leg still has queued. When the leg ends
 (`read()` gives None) the transport fires "on_client_disconnected"; the call glue ends the call.
+When the pipeline ends (EndFrame) the leg is closed once the agent's last audio has played;
+when it is cancelled, at once.
 """
 
 import asyncio
@@ -33,6 +35,7 @@ from pipeline.telephony.call_media import LINE_RATE, CallMedia, Dtmf
 log = logging.getLogger(__name__)
 
 LEAD_S = 0.1  # how far ahead of the line the agent's audio may be written
+DRAIN_MARGIN_S = 0.06  # the leg's pacer may run a packet or two behind our clock
 
 
 class PhoneMediaInput(BaseInputTransport):
@@ -50,17 +53,17 @@ class PhoneMediaInput(BaseInputTransport):
 
     async def stop(self, frame: EndFrame) -> None:
         await super().stop(frame)
-        await self._stop_reading()
+        await self._stop_reading()  # the output closes the leg once its last words have played
 
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
         await self._stop_reading()
+        await self._transport.media.close()
 
     async def _stop_reading(self) -> None:
         if self._reader is not None:
             await self.cancel_task(self._reader)
             self._reader = None
-        await self._transport.media.close()
 
     async def _read_leg(self) -> None:
         media = self._transport.media
@@ -94,6 +97,17 @@ class PhoneMediaOutput(BaseOutputTransport):
         await super().start(frame)
         await self.set_transport_ready(frame)
 
+    async def stop(self, frame: EndFrame) -> None:
+        """The agent ended the call: let the line play what it has, then close the leg."""
+        await super().stop(frame)
+        await self._play(await self._resampler.flush())  # the resampler's last ~50 ms
+        await asyncio.sleep(max(0.0, self._line_free_at + DRAIN_MARGIN_S - time.monotonic()))
+        await self._transport.media.close()
+
+    async def cancel(self, frame: CancelFrame) -> None:
+        await super().cancel(frame)
+        await self._transport.media.close()
+
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, InterruptionFrame):
@@ -101,14 +115,17 @@ class PhoneMediaOutput(BaseOutputTransport):
             self._line_free_at = 0.0
 
     async def write_audio_frame(self, frame: OutputAudioRawFrame) -> bool:
-        pcm = await self._resampler.resample(frame.audio, frame.sample_rate, LINE_RATE)
+        await self._play(await self._resampler.resample(frame.audio, frame.sample_rate, LINE_RATE))
+        return True
+
+    async def _play(self, pcm: bytes) -> None:
+        """Write 8 kHz `pcm` to the leg; return when the line is at most LEAD_S behind."""
         await self._transport.media.write(pcm)
         now = time.monotonic()
         self._line_free_at = max(self._line_free_at, now) + len(pcm) / (2 * LINE_RATE)
         ahead = self._line_free_at - now
         if ahead > LEAD_S:
             await asyncio.sleep(ahead - LEAD_S)
-        return True
 
 
 class PhoneMediaTransport(BaseTransport):
@@ -117,7 +134,11 @@ class PhoneMediaTransport(BaseTransport):
     def __init__(self, media: CallMedia, name: str) -> None:
         super().__init__(name=name, input_name=f"{name}-in", output_name=f"{name}-out")
         self.media = media
-        params = TransportParams(audio_in_enabled=True, audio_out_enabled=True)
+        params = TransportParams(
+            audio_in_enabled=True,
+            audio_out_enabled=True,
+            audio_out_end_silence_secs=0,  # hang up right after the last words, not 2 s later
+        )
         self._input = PhoneMediaInput(self, params, name=self._input_name)
         self._output = PhoneMediaOutput(self, params, name=self._output_name)
         self._register_event_handler("on_client_disconnected")
