@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 # The CPU build of torch is enough for tests; GPU images install their own (Dockerfile.cuda).
 TORCH ?= torch==2.13.0
 
-.PHONY: venv test lint demo bench clean chromium peers
+.PHONY: venv test lint demo bench clean peers
 
 venv: $(VENV)/.installed
 
@@ -21,18 +21,13 @@ $(VENV)/.installed: pyproject.toml
 lint: venv
 	$(BIN)/ruff check .
 
-# The (opt-in, unfinished) browser test drives Debian's headless Chromium:
-# `make chromium` installs it when missing; then SWITCHBOARD_BROWSER_TEST=1 make test.
-chromium:
-	@command -v chromium >/dev/null 2>&1 || \
-	  { apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
-
-# Real telephony peers the SIP tests call through (Debian: sipp is in sip-tester).
-PEERS := sipp baresip
+# Real peers the tests call through: the SIP tests' sipp (Debian: sip-tester) and baresip,
+# and the browser test's headless Chromium.
+PEERS := sipp baresip chromium
 peers:
 	@for p in $(PEERS); do command -v $$p >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester baresip; fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester baresip chromium; fi
 
 # pytest exits 5 when it collects nothing: treat that as a failure, not a pass.
 test: venv lint peers

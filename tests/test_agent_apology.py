@@ -5,7 +5,6 @@ process, so its Prometheus metrics and transcripts are read here."""
 
 import asyncio
 import json
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -13,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import uvicorn
+from asgi_server import serving
 from prometheus_client import REGISTRY
 from speech_server_fixture import SpeechServer, free_port, speech_server  # noqa: F401
 
@@ -43,19 +42,8 @@ def _settings(speech: SpeechServer, transcripts: Path, llm_up: bool, tts_up: boo
 @contextmanager
 def running_app(settings: Settings) -> Iterator[str]:
     """The agent's app on a free port in a thread; yields its WebSocket URL."""
-    port = free_port()
-    config = uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_level="warning")
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started and time.monotonic() < deadline:
-        time.sleep(0.05)
-    try:
-        yield f"ws://127.0.0.1:{port}{settings.agent.websocket_path}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with serving(create_app(settings)) as url:
+        yield url.replace("http://", "ws://", 1) + settings.agent.websocket_path
 
 
 async def _ask(url: str) -> dict[str, object]:

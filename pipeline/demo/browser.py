@@ -1,26 +1,31 @@
 """`switchboard demo --interactive`: talk to the agent from a browser (WebRTC), all on CPU.
 
-In: settings and a port. Out: http://localhost:PORT/ serving Pipecat's prebuilt SmallWebRTC
-page (package `pipecat-ai-small-webrtc-prebuilt`); each browser connection gets the same
-agent pipeline as a phone call, over Pipecat's SmallWebRTCTransport. The speech and LLM
-servers run as children (as in `serve --cpu`) and stop when this command stops.
+In: settings and a port. Out: http://localhost:PORT/ serving the page in `page/` (plain
+WebRTC, no third-party hosts: Pipecat's prebuilt page fetches Daily's call-machine bundle from
+c.daily.co before it will connect, so it cannot work air-gapped); each browser connection gets
+the same agent pipeline as a phone call, over Pipecat's SmallWebRTCTransport. The speech and
+LLM servers run as children (as in `serve --cpu`) and stop when this command stops.
 """
 
+import asyncio
+import contextlib
 import logging
 import signal
 import sys
-import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
+PAGE = Path(__file__).with_name("page")
+SHUTDOWN_TIMEOUT_S = 10
 
 
 def create_browser_app(settings: Settings):
-    """The FastAPI app: the page at /client/, WebRTC signalling at /api/offer."""
-    from fastapi import BackgroundTasks, FastAPI
-    from fastapi.responses import RedirectResponse
+    """The FastAPI app: the page at /, WebRTC signalling at /api/offer."""
+    from fastapi import FastAPI, HTTPException
+    from fastapi.staticfiles import StaticFiles
     from pipecat.transports.base_transport import TransportParams
     from pipecat.transports.smallwebrtc.connection import SmallWebRTCConnection
     from pipecat.transports.smallwebrtc.request_handler import (
@@ -29,19 +34,24 @@ def create_browser_app(settings: Settings):
         SmallWebRTCRequestHandler,
     )
     from pipecat.transports.smallwebrtc.transport import SmallWebRTCTransport
-    from pipecat_ai_small_webrtc_prebuilt.frontend import SmallWebRTCPrebuiltUI
 
     from pipeline.agent.call import build_call, run_call
     from pipeline.agent.tools import load_orders
 
     orders = load_orders(settings.agent.orders_file)
     handler = SmallWebRTCRequestHandler(host="127.0.0.1")
-    app = FastAPI(title="switchboard demo", docs_url=None, redoc_url=None)
-    app.mount("/client", SmallWebRTCPrebuiltUI)
+    calls: set[asyncio.Task] = set()
 
-    @app.get("/", include_in_schema=False)
-    async def root() -> RedirectResponse:
-        return RedirectResponse(url="/client/")
+    @contextlib.asynccontextmanager
+    async def lifespan(_app: FastAPI) -> AsyncIterator[None]:
+        yield
+        for call in calls:  # shutting down: end the calls still on the line
+            call.cancel()
+        if calls:
+            await asyncio.wait(calls, timeout=SHUTDOWN_TIMEOUT_S)
+        await handler.close()
+
+    app = FastAPI(title="switchboard demo", docs_url=None, redoc_url=None, lifespan=lifespan)
 
     async def browser_call(connection: SmallWebRTCConnection) -> None:
         params = TransportParams(audio_in_enabled=True, audio_out_enabled=True)
@@ -52,37 +62,42 @@ def create_browser_app(settings: Settings):
         async def _left(_transport: object, _client: object) -> None:
             await worker.cancel()
 
-        await run_call(worker)
+        try:
+            await run_call(worker)
+        except asyncio.CancelledError:
+            await worker.cancel()  # the page is shutting down
+            raise
+        except Exception:
+            log.exception("browser call failed")  # the other calls go on
         log.info("browser call ended; tools called: %s", tools.calls)
 
-    # The page first POSTs /start for a session id, then signals WebRTC at
-    # /sessions/{id}/api/offer (POST: the SDP offer; PATCH: ICE candidates).
-    @app.post("/start")
-    async def start() -> dict:
-        return {"sessionId": str(uuid.uuid4())}
+    async def connected(connection: SmallWebRTCConnection) -> None:
+        # The call outlives the offer request: a task of its own, ended at shutdown.
+        call = asyncio.create_task(browser_call(connection))
+        calls.add(call)
+        call.add_done_callback(calls.discard)
 
+    # POST: the SDP offer (the page sends it with every ICE candidate); PATCH: trickled
+    # candidates, for clients that send them separately.
     @app.post("/api/offer")
-    @app.post("/sessions/{session_id}/api/offer")
-    async def offer(
-        request: SmallWebRTCRequest, background_tasks: BackgroundTasks, session_id: str = ""
-    ) -> dict:
-        async def connected(connection: SmallWebRTCConnection) -> None:
-            background_tasks.add_task(browser_call, connection)
-
-        return await handler.handle_web_request(
-            request=request, webrtc_connection_callback=connected
-        )
+    async def offer(request: SmallWebRTCRequest) -> dict:
+        if request.type != "offer" or "\nm=audio " not in request.sdp:
+            raise HTTPException(400, "expected an SDP offer with an audio track (m=audio)")
+        try:
+            return await handler.handle_web_request(
+                request=request, webrtc_connection_callback=connected
+            )
+        except HTTPException:
+            raise
+        except Exception as exc:  # aiortc's refusal of this offer; other calls go on
+            raise HTTPException(400, f"WebRTC offer refused: {exc}") from exc
 
     @app.patch("/api/offer")
-    @app.patch("/sessions/{session_id}/api/offer")
-    async def ice_candidate(request: SmallWebRTCPatchRequest, session_id: str = "") -> dict:
+    async def ice_candidate(request: SmallWebRTCPatchRequest) -> dict:
         await handler.handle_patch_request(request)
         return {"status": "success"}
 
-    @app.on_event("shutdown")
-    async def _close() -> None:
-        await handler.close()
-
+    app.mount("/", StaticFiles(directory=PAGE, html=True))
     return app
 
 
@@ -97,15 +112,6 @@ def serve_browser(settings: Settings, port: int, log_dir: Path) -> int:
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
-    try:
-        import pipecat_ai_small_webrtc_prebuilt  # noqa: F401
-    except ImportError:
-        print(
-            "switchboard demo --interactive needs the browser page: "
-            "pip install 'switchboard[demo]' (pipecat-ai-small-webrtc-prebuilt)",
-            file=sys.stderr,
-        )
-        return 2
     # SIGTERM ends the page like Ctrl-C does, so the children are always stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     children, settings = cpu_children(settings, log_dir)
