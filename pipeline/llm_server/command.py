@@ -66,7 +66,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         **({"n_threads": server.n_threads} if server.n_threads else {}),
     )
     app = create_app(
-        server_settings=ServerSettings(host=server.host, port=server.port),
+        # llama.cpp's server cuts a streaming answer short (an early [DONE]) as soon as another
+        # request waits for the model; with concurrent calls every answer but the last would
+        # come back empty. Queue them instead.
+        server_settings=ServerSettings(
+            host=server.host, port=server.port, interrupt_requests=False
+        ),
         model_settings=[model],
     )
     print(
