@@ -19,6 +19,13 @@ FRAME_LAG = Histogram(
     buckets=_LAG_BUCKETS,
 )
 ACTIVE_CALLS = Gauge("switchboard_agent_active_calls", "Calls in progress")
+
+
+def active_calls() -> int:
+    """Calls in progress in this process, over every transport (what ACTIVE_CALLS shows)."""
+    return int(ACTIVE_CALLS.collect()[0].samples[0].value)
+
+
 CALLS = Counter(
     "switchboard_agent_calls_total",
     "Calls ended, by outcome: completed (the caller hung up or the agent ended it), "

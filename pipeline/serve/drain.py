@@ -1,11 +1,12 @@
 """Graceful shutdown of the agent's web server: drain calls on the first SIGTERM or Ctrl-C.
 
-In: uvicorn's config, the app's state (`calls` in progress, `draining`), the drain timeout
-(agent.drain_timeout_s). Out: a uvicorn Server that, on the first signal, sets
-`state.draining` (the app then answers /readyz with 503 and refuses new calls) and keeps
-serving until the calls in progress have ended or the timeout has passed; then it shuts
-down as uvicorn does (open calls are closed) and re-raises the signal, so `serve` stops its
-children. A second signal stops it at once.
+In: uvicorn's config, the app's state (`calls`: WebSocket calls in progress, `draining`), the
+drain timeout (agent.drain_timeout_s). Calls in progress are counted over every transport
+(switchboard_agent_active_calls) as well as the app's own count. Out: a uvicorn Server
+that, on the first signal, sets `state.draining` (the app then answers /readyz with 503 and
+refuses new calls) and keeps serving until the calls in progress have ended or the timeout
+has passed; then it shuts down as uvicorn does (open calls are closed) and re-raises the
+signal, so `serve` stops its children. A second signal stops it at once.
 """
 
 import logging
@@ -14,6 +15,8 @@ from types import FrameType
 
 import uvicorn
 from starlette.datastructures import State
+
+from pipeline.agent.metrics import active_calls
 
 log = logging.getLogger(__name__)
 
@@ -38,15 +41,16 @@ class DrainingServer(uvicorn.Server):
     async def on_tick(self, counter: int) -> bool:
         if self._drain_since is not None and not self.should_exit:
             waited = time.monotonic() - self._drain_since
-            if counter % 50 == 0 or self.state.calls == 0:
-                log.info("draining: %d call(s) in progress after %.0f s", self.state.calls, waited)
-            if self.state.calls == 0:
+            calls = max(self.state.calls, active_calls())
+            if counter % 50 == 0 or calls == 0:
+                log.info("draining: %d call(s) in progress after %.0f s", calls, waited)
+            if calls == 0:
                 self.should_exit = True
             elif waited >= self.timeout_s:
                 log.warning(
                     "drain timeout (agent.drain_timeout_s = %.0f s): ending %d call(s)",
                     self.timeout_s,
-                    self.state.calls,
+                    calls,
                 )
                 self.should_exit = True
         return await super().on_tick(counter)

@@ -19,23 +19,14 @@ import logging
 from concurrent.futures import Future
 
 import numpy as np
-from prometheus_client import Counter, Gauge
 
 from pipeline.turn.clip import CLIP_SECONDS
 from pipeline.turn.engine import BatchingTurnEngine
 from pipeline.turn.interface import TurnEngine
+from pipeline.turn.metrics import TRITON_CIRCUIT_OPEN, TRITON_FAILOVERS
 from pipeline.turn.triton_engine import TritonTurnEngine, TritonUnreachable, triton_clip
 
 log = logging.getLogger(__name__)
-
-TRITON_FAILOVERS = Counter(
-    "switchboard_turn_triton_failovers_total",
-    "Turns not decided by Triton, by reason: unreachable, timeout, error, circuit_open",
-    ["reason"],
-)
-TRITON_CIRCUIT_OPEN = Gauge(
-    "switchboard_turn_triton_circuit_open", "1 while turns bypass Triton (it failed, not ready)"
-)
 
 
 class CircuitBreaker:

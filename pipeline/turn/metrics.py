@@ -25,3 +25,11 @@ TURN_LATENCY = Histogram(
     buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
 )
 TURN_QUEUE_DEPTH = Gauge("switchboard_turn_queue_depth", "Requests waiting", ["engine"])
+TRITON_FAILOVERS = Counter(
+    "switchboard_turn_triton_failovers_total",
+    "Turns not decided by Triton, by reason: unreachable, timeout, error, circuit_open",
+    ["reason"],
+)
+TRITON_CIRCUIT_OPEN = Gauge(
+    "switchboard_turn_triton_circuit_open", "1 while turns bypass Triton (it failed, not ready)"
+)
