@@ -23,6 +23,9 @@ function gathered(peer) {
 
 async function connect() {
   show("connecting");
+  if (!navigator.mediaDevices) {
+    throw new Error("the microphone needs the page at http://localhost or https://");
+  }
   const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
   pc = new RTCPeerConnection();
   pc.addTransceiver(microphone.getAudioTracks()[0], { direction: "sendrecv" });
