@@ -47,6 +47,9 @@ START_RECORDING = """(async () => {
   tap.connect(context.destination);
   await context.resume();
   return context.state; })()"""
+# The loudest 4096-sample chunk (RMS, int16 scale) of the last `n` recorded.
+RECENT_LEVEL = """(() => Math.max(0, ...(window.__heard || []).slice(-%d).map(
+  (c) => Math.sqrt(c.reduce((sum, v) => sum + v * v, 0) / c.length) * 32767)))()"""
 RECORDING = """(() => {
   const chunks = window.__heard || [];
   const pcm = new Int16Array(chunks.reduce((n, c) => n + c.length, 0));
@@ -101,6 +104,14 @@ class Page:
 
     async def start_recording(self, audio_selector: str) -> str:
         return await self.evaluate(START_RECORDING % (json.dumps(audio_selector), RECORD_RATE))
+
+    async def wait_quiet(self, quiet_s: float, timeout_s: float, level: float = 300) -> None:
+        """Until the last `quiet_s` of the recording stay below `level` (RMS)."""
+        chunks = max(1, round(quiet_s * RECORD_RATE / 4096))
+        deadline = time.monotonic() + timeout_s
+        while await self.evaluate(RECENT_LEVEL % chunks) >= level:
+            assert time.monotonic() < deadline, f"the page never went quiet for {quiet_s} s"
+            await asyncio.sleep(0.2)
 
     async def recording(self) -> np.ndarray:
         return np.frombuffer(base64.b64decode(await self.evaluate(RECORDING)), dtype=np.int16)

@@ -113,7 +113,7 @@ async def _call_from_browser(
         while _answer(_turns(demo_log.read_text(errors="replace"))) is None:
             assert time.monotonic() < deadline, demo_log.read_text(errors="replace")[-4000:]
             await asyncio.sleep(1)
-        await asyncio.sleep(3)  # the answer's last packets reach the page
+        await page.wait_quiet(quiet_s=1.5, timeout_s=30)  # the answer has finished playing
         heard = await page.recording()
         state = await page.evaluate(STATE)
         heard_text = transcribe(heard, speech_server)
