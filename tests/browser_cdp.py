@@ -25,6 +25,7 @@ CHROMIUM_FLAGS = [
     "--headless",
     "--no-sandbox",
     "--disable-gpu",
+    "--disable-dev-shm-usage",  # containers often have a small /dev/shm
     "--no-first-run",
     "--disable-background-networking",
     "--disable-component-update",

@@ -4,7 +4,11 @@ click "Connect", speak (Chromium's fake microphone plays a piper WAV), hear the 
 Evidence comes from the browser side: the test taps the WebRTC stream the page plays in its
 <audio> element (Web Audio, through the DevTools protocol), and the speech server transcribes
 what the page heard; the greeting and the agent's answer to the caller (as the agent logged
-them) must both be in it. Chromium comes from Debian (`make peers` installs it).
+them) must both be in it. Then the demo gets SIGTERM with the call still up: it must end
+within 30 s and the page must show the hang-up. Chromium comes from Debian (`make peers`
+installs it); the machine needs a network address besides loopback (ICE does not use it).
+Pipecat's prebuilt page never sent an offer here: it loads Daily's call-machine bundle from
+c.daily.co first, so the demo serves its own page (pipeline/demo/page).
 """
 
 import asyncio
@@ -21,6 +25,7 @@ import numpy as np
 import psutil
 import pytest
 from agent_fixture import REPO, agent_env
+from aioice.ice import get_host_addresses
 from browser_cdp import RECORD_RATE, Page, open_page
 from speech_server_fixture import free_port
 
@@ -140,6 +145,8 @@ def _voiced_s(pcm: np.ndarray, frame_s: float = 0.02) -> float:
 
 
 def test_browser_caller_hears_the_agent_answer(tmp_path: Path) -> None:
+    # aiortc's ICE offers no loopback candidates: the call needs another network address.
+    assert get_host_addresses(use_ipv4=True, use_ipv6=True), "only loopback: ICE cannot connect"
     wav, page_port, env = tmp_path / "caller.wav", free_port(), agent_env()
     _write_caller_wav(wav)
     command = [sys.executable, "-m", "pipeline.cli", "demo", "--interactive"]
