@@ -16,6 +16,7 @@ from pipecat.frames.frames import (
     InputDTMFFrame,
     InterruptionFrame,
     OutputAudioRawFrame,
+    TTSStoppedFrame,
 )
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
@@ -121,18 +122,21 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
     assert len(result["after"]) >= 20  # the line itself goes on (silence)
 
 
-async def test_agent_ending_the_call_plays_its_last_words_then_closes_the_leg() -> None:
+async def test_each_utterance_plays_to_its_end_and_ending_the_call_closes_the_leg() -> None:
     leg, phone, _, _, worker = await phone_call()
+    utterance = OutputAudioRawFrame(tone(0.6, OUT_RATE), OUT_RATE, 1)
 
-    async def goodbye() -> list:
+    async def two_utterances() -> tuple[list, list]:
         await asyncio.wait_for(worker.started.wait(), 30)
         await phone.receive(0.2)
-        await worker.queue_frames([OutputAudioRawFrame(tone(0.6, OUT_RATE), OUT_RATE, 1)])
-        await worker.queue_frame(EndFrame())
-        return await phone.receive(1.5)
+        await worker.queue_frames([utterance, TTSStoppedFrame()])
+        first = await phone.receive(1.2)  # then quiet: the resampler's tail must not be lost
+        await worker.queue_frames([utterance, EndFrame()])  # goodbye, and the agent hangs up
+        return first, await phone.receive(1.5)
 
-    packets = await run(worker, goodbye())
+    first, last = await run(worker, two_utterances())
     phone.sock.close()
-    assert 29 <= len(loud(packets)) <= 31, len(loud(packets))  # all 0.6 s of it played
-    assert await asyncio.wait_for(leg.read(), 1) is None  # then the leg was closed
-    assert packets[-1][0] - loud(packets)[-1] < 0.1  # and no line left open after the words
+    for packets in (first, last):
+        assert 29 <= len(loud(packets)) <= 31, len(loud(packets))  # all 0.6 s of it played
+    assert await asyncio.wait_for(leg.read(), 1) is None  # the leg was closed
+    assert last[-1][0] - loud(last)[-1] < 0.1  # right after the last words

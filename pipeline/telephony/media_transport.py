@@ -5,8 +5,9 @@ InputAudioRawFrame; its key presses as InputDTMFFrame. Out: the agent's OutputAu
 resampled to 8 kHz and written to the leg at the pace it plays (a short lead, so barge-in
 cuts little); an interruption clears what the leg still has queued. When the leg ends
 (`read()` gives None) the transport fires "on_client_disconnected"; the call glue ends the call.
-When the pipeline ends (EndFrame) the leg is closed once the agent's last audio has played;
-when it is cancelled, at once.
+Each utterance ends with the resampler's held-back tail (flushed at TTSStoppedFrame). When
+the pipeline ends (EndFrame) the leg is closed once the agent's last audio has played; when it
+is cancelled, at once.
 """
 
 import asyncio
@@ -24,6 +25,7 @@ from pipecat.frames.frames import (
     InterruptionFrame,
     OutputAudioRawFrame,
     StartFrame,
+    TTSStoppedFrame,
 )
 from pipecat.processors.frame_processor import FrameDirection
 from pipecat.transports.base_input import BaseInputTransport
@@ -107,6 +109,13 @@ class PhoneMediaOutput(BaseOutputTransport):
     async def cancel(self, frame: CancelFrame) -> None:
         await super().cancel(frame)
         await self._transport.media.close()
+
+    async def push_frame(
+        self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM
+    ) -> None:
+        if isinstance(frame, TTSStoppedFrame):  # comes after the utterance's audio was written
+            await self._play(await self._resampler.flush())  # its last ~50 ms
+        await super().push_frame(frame, direction)
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
