@@ -172,7 +172,7 @@ def test_browser_caller_hears_the_agent_answer(tmp_path: Path) -> None:
     )
     print(report)
     assert call["state"] == "connected", report
-    assert call["state_after_stop"] in ("disconnected", "failed", "closed"), report
+    assert call["state_after_stop"] in ("disconnected", "the agent hung up"), report
     assert "order" in _words(next(text for role, text in turns if role == "caller")), report
     assert _share_heard(GREETING, heard_text) >= 0.6, report
     assert answer and _share_heard(answer, heard_text) >= 0.6, report

@@ -24,7 +24,7 @@ function gathered(peer) {
 async function connect() {
   show("connecting");
   if (!navigator.mediaDevices) {
-    throw new Error("the microphone needs the page at http://localhost or https://");
+    throw new Error("the microphone needs the page served from localhost or over HTTPS");
   }
   const microphone = await navigator.mediaDevices.getUserMedia({ audio: true });
   pc = new RTCPeerConnection();
@@ -33,7 +33,11 @@ async function connect() {
   pc.ontrack = (event) => {
     agentAudio.srcObject = event.streams[0] ?? new MediaStream([event.track]);
   };
-  pc.onconnectionstatechange = () => show(pc.connectionState);
+  pc.onconnectionstatechange = () => {
+    // "failed": the agent hung up or went away; "disconnected" may still recover.
+    if (pc.connectionState === "failed") hangUp("the agent hung up");
+    else show(pc.connectionState);
+  };
   await pc.setLocalDescription(await pc.createOffer());
   await gathered(pc);
   const response = await fetch("api/offer", {
@@ -46,19 +50,20 @@ async function connect() {
   button.textContent = "Hang up";
 }
 
-function hangUp() {
+function hangUp(reason = "disconnected") {
   pc.getSenders().forEach((sender) => sender.track?.stop());
   pc.close();
   pc = null;
   button.textContent = "Connect";
-  show("disconnected");
+  show(reason);
 }
 
 show("disconnected");
 button.addEventListener("click", () => {
   if (pc) return hangUp();
   connect().catch((error) => {
-    if (pc) hangUp();
-    show(`failed: ${error.message}`);
+    const reason = `failed: ${error.message}`;
+    if (pc) hangUp(reason);
+    else show(reason);
   });
 });
