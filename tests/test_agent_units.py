@@ -113,3 +113,25 @@ def test_tts_waits_longer_than_a_loaded_cpu_takes_for_a_sentence() -> None:
 
     tts = build_tts(load_settings().tts)
     assert tts._stop_frame_timeout_s == TTS_IDLE_TIMEOUT_S >= 10.0
+
+
+def test_pipecats_own_prompts_reach_the_llm_as_user_messages() -> None:
+    """Pipecat answers an empty caller turn with a "developer" message; llama.cpp's server
+    (the CPU stand-in) refuses that role with HTTP 500, which ended calls under load."""
+    import asyncio
+
+    from pipecat.processors.aggregators.llm_context import LLMContext
+
+    from pipeline.agent.services import build_llm
+
+    llm = build_llm(load_settings().llm, "You are a call-center agent.")
+    context = LLMContext(messages=[{"role": "developer", "content": "The caller said nothing."}])
+    params = asyncio.run(
+        llm.get_llm_adapter().get_llm_invocation_params(
+            context,
+            system_instruction="You are a call-center agent.",
+            convert_developer_to_user=not llm.supports_developer_role,
+        )
+    )
+    roles = [m["role"] for m in params["messages"]]
+    assert "developer" not in roles and roles[-1] == "user", params["messages"]

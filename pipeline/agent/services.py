@@ -43,12 +43,20 @@ def build_tts(tts: TtsSettings) -> NvidiaTTSService:
     )
 
 
+class CompatibleLLMService(OpenAILLMService):
+    """OpenAI's chat API as OpenAI-compatible servers take it: Pipecat writes its own prompts
+    (an empty caller turn, a change of tools) as "developer" messages, which llama.cpp's
+    server refuses (HTTP 500), so they go as "user" messages."""
+
+    supports_developer_role = False
+
+
 def build_llm(llm: LlmSettings, system_instruction: str) -> OpenAILLMService:
     """Chat completions (streamed, with tools) from any OpenAI-compatible endpoint."""
-    return OpenAILLMService(
+    return CompatibleLLMService(
         api_key=llm.api_key,
         base_url=llm.base_url,
-        settings=OpenAILLMService.Settings(
+        settings=CompatibleLLMService.Settings(
             model=llm.model,
             system_instruction=system_instruction,
             temperature=0.2,
