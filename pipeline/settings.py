@@ -115,8 +115,9 @@ class AgentSettings(_Section):
     websocket_path: str = Field("/ws", pattern=r"^/")
     health_port: int = Field(8080, ge=1, le=65535)  # HTTP /healthz and /readyz
     metrics_port: int = Field(9090, ge=0, le=65535)  # Prometheus /metrics; 0: off
-    # Telephony (the SIP/AudioSocket transports use these; `serve` only reserves the names).
-    sip_port: int = Field(5060, ge=1, le=65535)
+    # Telephony. advertise_address goes into SIP Contact and SDP (empty: agent.host, or the
+    # address that routes to the caller when host is 0.0.0.0).
+    sip_port: int = Field(0, ge=0, le=65535)  # SIP trunk (`serve --sip-port`); 0: off
     rtp_port_min: int = Field(10000, ge=1, le=65535)
     rtp_port_max: int = Field(10063, ge=1, le=65535)
     audiosocket_port: int = Field(9092, ge=0, le=65535)  # Asterisk AudioSocket; 0: off

@@ -4,11 +4,12 @@
     switchboard serve --cpu    # also starts the CPU speech server and LLM server itself
 
 Calls arrive as Twilio-format WebSocket media streams on ws://HOST:agent.websocket_port
-agent.websocket_path, and from Asterisk AudioSocket on tcp://HOST:agent.audiosocket_port
-(0: off); /healthz and /readyz answer on agent.health_port; Prometheus metrics
-on agent.metrics_port. SIGTERM (or Ctrl-C) drains: new calls are refused and /readyz says 503
-while the calls in progress finish, for up to agent.drain_timeout_s; then the agent and every
-child it started stop. A second signal stops at once.
+agent.websocket_path, from Asterisk AudioSocket on tcp://HOST:agent.audiosocket_port (0: off),
+and over a SIP trunk (UDP and TCP) on --sip-port / agent.sip_port (0: off); /healthz and
+/readyz answer on agent.health_port; Prometheus metrics on agent.metrics_port. SIGTERM (or
+Ctrl-C) drains: new calls are refused and /readyz says 503 while the calls in progress finish,
+for up to agent.drain_timeout_s; then the agent and every child it started stop. A second
+signal stops at once.
 """
 
 import argparse
@@ -35,6 +36,14 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--cpu", action="store_true", help="start the CPU stand-ins as children")
     parser.add_argument("--log-dir", type=Path, help="--cpu: where the children's logs go")
+    parser.add_argument(
+        "--sip-port",
+        type=int,
+        nargs="?",
+        const=5060,
+        metavar="PORT",
+        help="take SIP calls (UDP and TCP) on PORT (5060 when omitted); sets agent.sip_port",
+    )
     parser.set_defaults(func=run)
 
 
@@ -53,6 +62,12 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     # SIGTERM ends the server like Ctrl-C does, so the children are always stopped.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     supervisor = None
+    if args.sip_port is not None:
+        if not 1 <= args.sip_port <= 65535:
+            print(f"switchboard serve: --sip-port {args.sip_port} is not a port", file=sys.stderr)
+            return 2
+        agent = settings.agent.model_copy(update={"sip_port": args.sip_port})
+        settings = settings.model_copy(update={"agent": agent})
     try:
         if args.cpu:
             from pipeline.serve.cpu_mode import cpu_children
@@ -115,13 +130,17 @@ def _serve(settings: Settings) -> int:
 
 
 async def _serve_calls(server: Any, sockets: list[socket.socket], settings: Settings) -> None:
-    """The WebSocket/health app and the AudioSocket listener, in one event loop; they share
-    the app's state (calls in progress, draining)."""
+    """The WebSocket/health app, the AudioSocket listener and the SIP server, in one event
+    loop; they share the app's state (calls in progress, draining)."""
     from pipeline.telephony.audiosocket_server import start_audiosocket
+    from pipeline.telephony.sip.agent_calls import start_sip
 
     audiosocket = await start_audiosocket(settings, server.state)
+    sip = await start_sip(settings, server.state) if settings.agent.sip_port else None
     try:
         await server.serve(sockets=sockets)
     finally:
         if audiosocket is not None:
             audiosocket.close()
+        if sip is not None:
+            await sip.close()

@@ -1,0 +1,65 @@
+"""SIP calls to a live agent (`serve --cpu --sip-port`): baresip asks about an order and
+records the agent's spoken answer, which, transcribed, is about that order; a sipp caller who
+asks for a person is transferred with REFER to agent.sip_transfer_target."""
+
+import numpy as np
+import pytest
+from agent_fixture import Agent, start_agent
+from baresip_peer import baresip_call
+from sip_peers import rtp_packets, run_sipp, sipp_report, write_pcap
+from speech_server_fixture import free_port
+
+from pipeline.bench.caller_audio import synthesize
+from pipeline.demo.transcribe import transcribe
+
+pytestmark = pytest.mark.timeout(600)
+QUESTION = "Hi, my order number is one two three four. Where is it?"
+ORDER_WORDS = ("kettle", "shipped", "friday", "1234", "order")
+RTP_MIN = 29000
+
+
+@pytest.fixture(scope="module")
+def agent():
+    running = start_agent(
+        AGENT__SIP_PORT=free_port(),
+        AGENT__RTP_PORT_MIN=RTP_MIN,
+        AGENT__RTP_PORT_MAX=RTP_MIN + 99,
+        AGENT__SIP_TRANSFER_TARGET="sip:1000@pbx.example",
+    )
+    yield running
+    running.stop()
+
+
+def _sip_port(agent: Agent) -> int:
+    return int(agent.env["SWITCHBOARD_AGENT__SIP_PORT"])
+
+
+def test_baresip_question_gets_a_spoken_answer_about_it(agent, tmp_path):
+    # The agent greets first (the caller waits it out); then two shared cores may take tens
+    # of seconds to transcribe, look the order up and speak.
+    greeting_s, answer_s = 10, 45
+    question = synthesize(QUESTION, 8000)
+    line = np.concatenate(
+        [np.zeros(greeting_s * 8000, np.int16), question, np.zeros(answer_s * 8000, np.int16)]
+    )
+    uri = f"sip:agent@127.0.0.1:{_sip_port(agent)}"
+    call = baresip_call(uri, line, tmp_path, (RTP_MIN + 500, RTP_MIN + 599))
+    assert len(call.heard) >= 0.9 * len(line), call.output[-3000:]
+    greeting = transcribe(call.heard[: greeting_s * 8000], agent.speech_address)
+    assert "calling" in greeting.lower() or "acme" in greeting.lower(), greeting
+    after = call.heard[(greeting_s * 8000 + len(question)) :]
+    answer = transcribe(after, agent.speech_address)
+    assert any(word in answer.lower() for word in ORDER_WORDS), (answer, agent.log()[-4000:])
+    assert "call sip-" in agent.log() and "ended" in agent.log()
+
+
+def test_asking_for_a_person_transfers_with_refer(agent, tmp_path):
+    speech = synthesize("Can I talk to a person, please?", 8000)
+    after_greeting = np.concatenate([np.zeros(10 * 8000, np.int16), speech])
+    pcap = write_pcap(tmp_path / "person.pcap", rtp_packets(after_greeting))
+    # transfer.xml waits for the REFER (to the configured target), accepts it, reports
+    # success with NOTIFY, then takes the agent's BYE.
+    result = run_sipp(
+        "transfer", _sip_port(agent), tmp_path, keys={"pcap": str(pcap)}, timeout_s=90
+    )
+    assert result.returncode == 0, sipp_report(result, tmp_path) + agent.log()[-4000:]
