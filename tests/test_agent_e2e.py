@@ -1,20 +1,26 @@
-"""The agent in CPU mode through its real WebSocket transport: barge-in, and a child process
-killed mid-call. One `serve --cpu` for the module; the failure test runs last."""
+"""The agent in CPU mode through its real WebSocket transport: barge-in, then the LLM server
+and the speech server killed during a few concurrent calls (no call hangs: each goes on or
+ends, with a spoken apology when TTS is up; serve and the other child stay up; the log names
+what failed). One `serve --cpu` for the module; the failure tests run last."""
 
 import asyncio
+import contextlib
 import time
 
 import numpy as np
 import pytest
 from agent_fixture import Agent, start_agent
+from fault_calls import ask, open_calls, wait_ready
 
 from pipeline.bench.caller_audio import synthesize
 from pipeline.demo.phone_line import PhoneLine
+from pipeline.demo.transcribe import transcribe
 
 pytestmark = pytest.mark.slow
 
 VAD_START_S = 0.2  # Silero's start_secs: speech must last this long before VAD reports it
 STOP_BUDGET_S = 0.3  # the agent stops speaking within this after VAD reports the caller
+CALLS_AT_ONCE = 3  # concurrent calls in the fault tests
 
 
 @pytest.fixture(scope="module")
@@ -57,33 +63,57 @@ def test_caller_barges_in_and_agent_stops_within_300ms_of_vad(agent: Agent) -> N
     assert result["last_agent_speech"] <= budget + 0.06, result  # one packet of jitter
 
 
-async def _call_through_llm_death(agent: Agent) -> dict[str, object]:
-    question = synthesize("Hi, I am calling to check on an order.")
-    async with PhoneLine(agent.ws_url) as line:
-        await line.wait_agent_turn(time.monotonic(), timeout_s=60)  # the greeting
-        killed = agent.child("llm-server")
+async def _calls_through_death(agent: Agent, child: str) -> tuple[int, list[dict[str, object]]]:
+    """CALLS_AT_ONCE calls are greeted, then `child` is killed and each caller asks."""
+    async with contextlib.AsyncExitStack() as stack:
+        lines = await open_calls(stack, agent, CALLS_AT_ONCE)
+        killed = agent.child(child)
         killed.kill()
-        _, sent = await line.say(question)
-        during = await line.wait_agent_turn(sent, quiet_s=1.0, timeout_s=15)
-        # The supervisor restarts the LLM server; ask again once it answers.
-        deadline = time.monotonic() + 90
-        while agent.get("/readyz") != 200 and time.monotonic() < deadline:
-            await asyncio.sleep(1)
-        after = []
-        if not line.closed.is_set():
-            _, sent = await line.say(question)
-            after = await line.wait_agent_turn(sent, timeout_s=60)
-    return {"pid": killed.pid, "during": during, "after": after, "closed": line.closed.is_set()}
+        results = await asyncio.gather(*(ask(line) for line in lines))
+    return killed.pid, results
 
 
-def test_llm_server_killed_mid_call(agent: Agent) -> None:
-    speech_pid = agent.child("speech-server").pid
-    result = asyncio.run(_call_through_llm_death(agent))
+def _kill_during_calls(agent: Agent, child: str, other: str) -> tuple[int, list, str]:
+    """Kill `child` during CALLS_AT_ONCE calls; serve and `other` must stay up, the log must
+    name the exit. Returns the killed pid, each call's result, and the log."""
+    wait_ready(agent)
+    other_pid = agent.child(other).pid
+    killed, results = asyncio.run(_calls_through_death(agent, child))
     log = agent.log()
-    # The call recovered (the agent answered after the restart) or ended cleanly.
-    assert result["after"] or result["closed"], log[-4000:]
     assert agent.process.poll() is None, "serve died"
-    assert agent.child("speech-server").pid == speech_pid, "the speech server was restarted"
-    assert f"llm-server (pid {result['pid']}) exited" in log
     assert agent.get("/healthz") == 200
-    assert agent.child("llm-server").pid != result["pid"]
+    assert agent.child(other).pid == other_pid, f"the {other} was restarted"
+    assert f"{child} (pid {killed}) exited" in log
+    return killed, results, log
+
+
+def test_llm_server_killed_during_calls(agent: Agent) -> None:
+    killed, results, log = _kill_during_calls(agent, "llm-server", other="speech-server")
+    for result in results:
+        # TTS is up, so every caller hears something: the answer (the LLM server was back in
+        # time) or the apology, after which the agent hangs up.
+        assert len(result["reply"]), log[-4000:]
+        if result["closed"]:
+            said = transcribe(result["reply"], agent.speech_address).lower()
+            assert "sorry" in said, said
+    if any(r["closed"] for r in results):
+        assert "llm failed" in log and "apologizing to the caller" in log
+    assert agent.child("llm-server").pid != killed
+
+
+def test_speech_server_killed_during_calls(agent: Agent) -> None:
+    _, results, log = _kill_during_calls(agent, "speech-server", other="llm-server")
+    for result in results:
+        # With TTS gone no apology can be spoken: each call ends, unless the restarted
+        # speech server came back in time for the agent to answer.
+        assert result["closed"] or len(result["reply"]), log[-4000:]
+    if any(r["closed"] for r in results):
+        assert "stt failed" in log or "tts failed" in log, log[-4000:]
+    # The agent recovers: once the speech server is back, a new call is greeted.
+    wait_ready(agent)
+    assert asyncio.run(_greeting(agent.ws_url)), log[-3000:]
+
+
+async def _greeting(url: str) -> list:
+    async with PhoneLine(url) as line:
+        return await line.wait_agent_turn(time.monotonic(), timeout_s=60)

@@ -1,11 +1,13 @@
 """What a call does when a service it needs fails: apologize and hang up, or just hang up.
 
-In: the ErrorFrames that reach a call's PipelineWorker (`on_pipeline_error`). Out: each one
-logged with the service that failed and counted in switchboard_agent_errors_total; on the
-first STT or LLM failure the agent speaks APOLOGY and ends the call (an EndFrame after it, so
-the apology plays out first); when TTS fails no apology can be spoken, so the call is
-cancelled at once. A call whose apology does not finish within `end_within_s` is cancelled
-too, so a failing call never hangs. Errors from other processors are logged and counted.
+In: the ErrorFrames that reach a call's PipelineWorker (`on_pipeline_error`), and the
+agent's speech (BotStoppedSpeakingFrame, observed). Out: each error logged with the service
+that failed and counted in switchboard_agent_errors_total; on the first STT or LLM failure
+the agent speaks APOLOGY and, once it has stopped speaking, ends the call (EndFrame); when
+TTS is down (unreachable, or no longer usable) no apology can be spoken, so the call is
+cancelled at once. A call whose apology has not been spoken within `end_within_s` is
+cancelled too, so a failing call never hangs. Other errors (a TTS reply that came back
+without audio, errors of other processors) are logged and counted; the call goes on.
 
 `outcome` is what the call came to: "completed", "apologized" or "failed".
 """
@@ -13,7 +15,8 @@ too, so a failing call never hangs. Errors from other processors are logged and 
 import asyncio
 import logging
 
-from pipecat.frames.frames import EndFrame, ErrorFrame, TTSSpeakFrame
+from pipecat.frames.frames import BotStoppedSpeakingFrame, EndFrame, ErrorFrame, TTSSpeakFrame
+from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.pipeline.worker import PipelineWorker
 
 from pipeline.agent.call_metrics import service_kind
@@ -24,6 +27,18 @@ log = logging.getLogger(__name__)
 APOLOGY = "I'm sorry, I am having technical trouble and cannot help you right now. Goodbye."
 
 
+class _BotStopped(BaseObserver):
+    """Sets `stopped` each time the agent stops speaking."""
+
+    def __init__(self) -> None:
+        super().__init__(observe_every_push=False)
+        self.stopped = asyncio.Event()
+
+    async def on_push_frame(self, data: FramePushed) -> None:
+        if isinstance(data.frame, BotStoppedSpeakingFrame):
+            self.stopped.set()
+
+
 class ServiceFailureHandler:
     """Watches one call's worker for service failures (see the module docstring)."""
 
@@ -32,7 +47,9 @@ class ServiceFailureHandler:
         self._worker = worker
         self._call_id = call_id
         self._end_within_s = end_within_s
-        self._deadline: asyncio.Task | None = None
+        self._speech = _BotStopped()
+        self._ending: asyncio.Task | None = None
+        worker.add_observer(self._speech)
         worker.event_handler("on_pipeline_error")(self._on_error)
         worker.event_handler("on_pipeline_finished")(self._on_finished)
 
@@ -44,12 +61,22 @@ class ServiceFailureHandler:
         if service == "other":
             return
         if service == "tts":
-            await self._hang_up("TTS is down, so no apology can be spoken")
+            if _unreachable(frame):
+                await self._hang_up("TTS is down, so no apology can be spoken")
         elif self.outcome == "completed":
             self.outcome = "apologized"
             log.warning("call %s: apologizing to the caller and ending the call", self._call_id)
-            await self._worker.queue_frames([TTSSpeakFrame(APOLOGY), EndFrame()])
-            self._deadline = asyncio.create_task(self._cancel_later())
+            self._speech.stopped.clear()
+            await self._worker.queue_frame(TTSSpeakFrame(APOLOGY))
+            self._ending = asyncio.create_task(self._end_after_apology())
+
+    async def _end_after_apology(self) -> None:
+        try:
+            await asyncio.wait_for(self._speech.stopped.wait(), self._end_within_s)
+        except TimeoutError:
+            await self._hang_up(f"no apology spoken within {self._end_within_s:.0f} s")
+            return
+        await self._worker.queue_frame(EndFrame())
 
     async def _hang_up(self, why: str) -> None:
         if self.outcome == "failed":
@@ -58,10 +85,12 @@ class ServiceFailureHandler:
         log.warning("call %s: ending the call: %s", self._call_id, why)
         await self._worker.cancel()
 
-    async def _cancel_later(self) -> None:
-        await asyncio.sleep(self._end_within_s)
-        await self._hang_up(f"the apology did not finish within {self._end_within_s:.0f} s")
-
     async def _on_finished(self, _worker: PipelineWorker, _frame: object) -> None:
-        if self._deadline is not None:
-            self._deadline.cancel()
+        if self._ending is not None:
+            self._ending.cancel()
+
+
+def _unreachable(frame: ErrorFrame) -> bool:
+    """The failing service cannot work at all: not usable any more, or its server is gone."""
+    processor = frame.processor
+    return (processor is not None and not processor.is_usable) or "UNAVAILABLE" in frame.error

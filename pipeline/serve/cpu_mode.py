@@ -2,7 +2,8 @@
 
 In: settings. Out: the two Child specs (command, health probe, how to run it by hand) and
 settings whose asr/tts/llm endpoints point at them. The turn engine needs no child: it runs
-inside the agent process (turn.engine=local).
+inside the agent process (turn.engine=local, the default), or on a turn-server that
+turn.engine=triton and turn.triton_url name (started apart, e.g. `switchboard turn-server`).
 """
 
 from pathlib import Path
@@ -46,7 +47,6 @@ def cpu_children(settings: Settings, log_dir: Path) -> tuple[list[Child], Settin
                 update={"server": speech_address, "voice": speech.voice, "use_ssl": False}
             ),
             "llm": settings.llm.model_copy(update={"base_url": llm_url, "model": llm.model_alias}),
-            "turn": settings.turn.model_copy(update={"engine": "local"}),
         }
     )
     return children, local
