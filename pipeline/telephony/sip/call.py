@@ -26,11 +26,11 @@ from pipeline.telephony.sip.handler import CallHandler, CallInfo
 from pipeline.telephony.sip.message import SipMessage
 from pipeline.telephony.sip.responses import ALLOW, response
 from pipeline.telephony.sip.timers import retransmit
+from pipeline.telephony.sip.transfer import Transfer
 
 log = logging.getLogger(__name__)
 
 OpenLeg = Callable[[], Awaitable[Any]]  # -> an RtpLeg (pipeline.telephony.rtp)
-TRANSFER_WAIT_S = 10.0  # how long the transferee may take to report before we hang up
 
 
 class SipCall:
@@ -56,7 +56,7 @@ class SipCall:
         self.final: SipMessage | None = None  # our final answer to the INVITE, for retransmits
         self._cancelled = asyncio.Event()
         self._acked = asyncio.Event()
-        self._transfer_done = asyncio.Event()
+        self.transfer = Transfer(dialog)
         self._session = random.randrange(1, 2**31)
         self._offer: Any = None
         self._ack_wait: asyncio.Task | None = None
@@ -140,28 +140,12 @@ class SipCall:
         if self.state != "confirmed":
             return  # the caller hung up
         if outcome == "transfer" and self.transfer_target:
-            await self._transfer()
+            await self.transfer.run(self.transfer_target)
         if self.state == "confirmed":
             self.state = "ended"
             await self.leg.close()
             await self.dialog.request("BYE")
             log.info("call %s: we hung up", info.call_id)
-
-    async def _transfer(self) -> None:
-        target = self.transfer_target
-        answer = await self.dialog.request(
-            "REFER",
-            [("Refer-To", f"<{target}>"), ("Referred-By", f"<{self.dialog.contact[1:-1]}>")],
-        )
-        if answer is not None and answer.status < 300:
-            log.info("call %s: transferring to %s", self.dialog.call_id, target)
-            try:
-                await asyncio.wait_for(self._transfer_done.wait(), TRANSFER_WAIT_S)
-            except TimeoutError:
-                log.info("call %s: no final NOTIFY for the transfer", self.dialog.call_id)
-        else:
-            status = answer.status if answer else "no answer"
-            log.warning("call %s: REFER refused (%s); hanging up", self.dialog.call_id, status)
 
     # Requests of this dialog, routed here by the server.
 
@@ -182,9 +166,7 @@ class SipCall:
 
     def on_notify(self, request: SipMessage) -> None:
         self.send(response(request, 200))
-        sipfrag = request.body.decode("utf-8", "replace")
-        if "terminated" in request.get("Subscription-State") or sipfrag.startswith("SIP/2.0 2"):
-            self._transfer_done.set()
+        self.transfer.on_notify(request)
 
     def on_reinvite(self, request: SipMessage) -> None:
         """A new offer in the dialog (hold, resume, a new address): update the leg."""

@@ -160,7 +160,8 @@ class SipServer:
             return
         send(response(invite, 100))
         local = self._local_address(peer.host)
-        dialog = Dialog(invite, peer, f"{local}:{self.port}", send)
+        host = f"[{local}]" if ":" in local else local  # an IPv6 address in a URI
+        dialog = Dialog(invite, peer, f"{host}:{self.port}", send)
         call = SipCall(
             invite, dialog, send, self.open_leg, self.handler,
             ring_s=self.settings.sip_ring_ms / 1000,
