@@ -1,13 +1,15 @@
-"""The agent's metrics: frame lag against the call's audio clock, and what the call
-observers count. Pipecat pipelines run for real here (pipecat.tests.utils.run_test)."""
+"""The agent's metrics and transcripts: frame lag against the call's audio clock (a real
+Pipecat pipeline, pipecat.tests.utils.run_test), and the transcript JSON lines."""
 
 import asyncio
+import json
 
 from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.tests.utils import run_test
 from prometheus_client import CollectorRegistry, Histogram
 
 from pipeline.agent.frame_lag import FrameLagMeter
+from pipeline.agent.transcripts import TranscriptWriter
 
 RATE = 16000
 FRAME_S = 0.02
@@ -53,3 +55,32 @@ def test_meter_in_a_pipeline_observes_every_audio_frame_and_passes_it_on() -> No
     # Sent faster than real time, so no frame is behind the clock.
     assert registry.get_sample_value("lag_seconds_bucket", {"le": "0.001"}) == 25
     assert all(a is b for a, b in zip(down, frames, strict=True))
+
+
+def test_transcript_lines_are_whole_json_objects(tmp_path) -> None:
+    path = tmp_path / "t.jsonl"
+    first, second = TranscriptWriter(path, "MZ1"), TranscriptWriter(path, "MZ2")
+    first.turn("caller", 'I said "hi"\nthen more', "2026-01-01T00:00:00.000+00:00")
+    second.turn("agent", "Hello.", "2026-01-01T00:00:01.000+00:00", interrupted=True)
+    lines = [json.loads(line) for line in path.read_text().splitlines()]
+    assert [(t["call_id"], t["role"], t["interrupted"]) for t in lines] == [
+        ("MZ1", "caller", False),
+        ("MZ2", "agent", True),
+    ]
+    assert lines[0]["text"] == 'I said "hi"\nthen more'
+    assert lines[1]["ended_at"] >= lines[1]["started_at"]
+
+
+def test_an_unwritable_transcript_file_is_logged_once_and_the_call_goes_on(
+    tmp_path, caplog
+) -> None:
+    writer = TranscriptWriter(tmp_path, "MZ1")  # a directory: cannot be opened for append
+    for _ in range(3):
+        writer.turn("caller", "hello", "2026-01-01T00:00:00.000+00:00")
+    errors = [r for r in caplog.records if "cannot write transcripts" in r.getMessage()]
+    assert len(errors) == 1 and "MZ1" in errors[0].getMessage()
+
+
+def test_no_transcripts_file_writes_nothing(tmp_path) -> None:
+    TranscriptWriter(None, "MZ1").turn("caller", "hello", "2026-01-01T00:00:00.000+00:00")
+    assert not list(tmp_path.iterdir())
