@@ -25,8 +25,28 @@ LEVEL_FIELDS = {
     "frame_lag_ms",
     "rss_mb",
     "rss_growth_pct",
+    "lost_transcripts",
     "per_call",
 }
+
+
+# The shipped hang-up scenario with a longer answer limit: on a busy shared 2-core machine
+# the CPU LLM and TTS can take more than its 20 s to answer.
+QUESTION = """
+name: question-then-hang-up
+seed: 17
+answer_within_s: 90
+steps:
+  - utterance: ["Can you tell me when my package will arrive?"]
+  - hang_up: {after_agent_ms: 500}
+"""
+
+
+@pytest.fixture
+def scenario(tmp_path) -> str:
+    path = tmp_path / "question.yaml"
+    path.write_text(QUESTION)
+    return str(path)
 
 
 def bench(*args: str, timeout: float = 900) -> subprocess.CompletedProcess:
@@ -44,6 +64,7 @@ def assert_sane_level(level: dict, calls: int) -> None:
     assert 0 < latency["p50"] <= latency["p99"] < 60_000, latency
     assert 0 <= level["frame_lag_ms"]["p99"] < 5_000, level["frame_lag_ms"]
     assert 200 < level["rss_mb"] < 16_000  # agent + speech server + LLM server
+    assert level["lost_transcripts"] in (0, None), level["per_call"]
     for call in level["per_call"]:
         assert call["error"] is None and call["ended_by"] == "caller"
         for turn in call["turns"]:
@@ -51,23 +72,24 @@ def assert_sane_level(level: dict, calls: int) -> None:
 
 
 @pytest.mark.slow
-def test_two_calls_against_its_own_agent(tmp_path) -> None:
+def test_two_calls_against_its_own_agent(tmp_path, scenario) -> None:
     out, png = tmp_path / "calls.json", tmp_path / "calls.png"
-    run = bench("--calls", "1,2", "--scenario", "hang-up", "--json", str(out), "--plot", str(png))
+    run = bench("--calls", "1,2", "--scenario", scenario, "--json", str(out), "--plot", str(png))
     assert run.returncode == 0, run.stdout + run.stderr
     result = json.loads(out.read_text())
-    assert result["scenario"] == "hang-up" and result["turn_mode"] == "smart"
+    assert result["scenario"] == "question-then-hang-up" and result["turn_mode"] == "smart"
     assert [r["concurrent"] for r in result["runs"]] == [1, 2]
     assert result["calls"] == 2  # the top level is the largest level
     for level, calls in zip(result["runs"], (1, 2), strict=True):
         assert_sane_level(level, calls)
         assert level["rss_growth_pct"] is None  # only a soak measures growth
+        assert level["lost_transcripts"] == 0  # its own agent writes transcripts
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "false interruptions" in run.stdout and "response p99 (ms)" in run.stdout
 
 
 @pytest.mark.slow
-def test_soak_cycles_calls_against_a_running_agent(tmp_path) -> None:
+def test_soak_cycles_calls_against_a_running_agent(tmp_path, scenario) -> None:
     out = tmp_path / "soak.json"
     with started_agent(load_settings(), "vad", tmp_path / "logs") as agent:
         url, metrics = agent.url, agent.metrics_url
@@ -77,7 +99,7 @@ def test_soak_cycles_calls_against_a_running_agent(tmp_path) -> None:
             "--metrics",
             metrics,
             "--scenario",
-            "hang-up",
+            scenario,
             "--calls",
             "1",
             "--duration",
@@ -88,7 +110,12 @@ def test_soak_cycles_calls_against_a_running_agent(tmp_path) -> None:
     assert run.returncode == 0, run.stdout + run.stderr
     result = json.loads(out.read_text())
     assert result["soak_duration_s"] == 60 and result["turn_mode"] is None
-    assert_sane_level(result, 2)  # calls back to back: more than one in 60 s
+    assert_sane_level(result, 1)
+    # One caller, calls back to back: every call but the last ended before the 60 s were up,
+    # and the last one (dialled before then) ran past them. A machine this busy may fit only
+    # one call in 60 s, so this holds for any call length.
+    durations = [call["duration_s"] for call in result["per_call"]]
+    assert sum(durations[:-1]) < 60 <= sum(durations) + 1, durations
     assert result["duration_s"] >= 60
     assert isinstance(result["rss_growth_pct"], float)
 

@@ -1,6 +1,7 @@
 """The pure measurement logic of `bench calls`: agent talk bursts, false interruptions, missed
 turns and latency from timelines; frame-lag percentiles from Prometheus buckets; the summary."""
 
+import json
 import math
 
 import pytest
@@ -8,7 +9,7 @@ import pytest
 from pipeline.bench.agent_probe import histogram_buckets, quantile_ms
 from pipeline.bench.call_timeline import CallerTurn, agent_bursts, judge_turn
 from pipeline.bench.calls import scenario_path
-from pipeline.bench.calls_summary import summarize
+from pipeline.bench.calls_summary import caller_lines, lost_transcripts, summarize
 from pipeline.bench.scripted_call import CallRecord
 
 
@@ -96,7 +97,7 @@ def test_a_quantile_in_the_overflow_bucket_reads_as_the_largest_bound() -> None:
 
 
 def _record(call: int, turns: list[dict], error: str | None = None) -> CallRecord:
-    return CallRecord(call=call, scenario="s", ended_by="caller", error=error, turns=turns)
+    return CallRecord(call, "s", f"MZ{call}", ended_by="caller", error=error, turns=turns)
 
 
 def _turn(latency_ms: float | None, cut_in: bool = False) -> dict:
@@ -135,3 +136,26 @@ def test_scenarios_are_found_by_name_or_file_and_unknown_ones_named(tmp_path) ->
     assert scenario_path(str(own)) == own
     with pytest.raises(ValueError, match="no scenario 'nope'.*hesitant-cancel"):
         scenario_path("nope")
+
+
+def test_answered_turns_without_a_caller_transcript_are_lost(tmp_path) -> None:
+    transcripts = tmp_path / "transcripts.jsonl"
+    lines = [
+        {"call_id": "MZ0", "role": "agent", "text": "Hello"},
+        {"call_id": "MZ0", "role": "caller", "text": "I need to cancel"},
+        {"call_id": "MZ0", "role": "caller", "text": "actually, wait"},  # a cut-in splits it
+        {"call_id": "MZ1", "role": "caller", "text": "yes"},
+    ]
+    transcripts.write_text("".join(json.dumps(line) + "\n" for line in lines))
+    heard = caller_lines(transcripts)
+    assert heard == {"MZ0": 2, "MZ1": 1}
+    records = [
+        _record(0, [_turn(900.0)]),  # one answered turn, two caller lines: nothing lost
+        _record(1, [_turn(800.0), _turn(700.0), _turn(None)]),  # two answered, one line
+        _record(2, [_turn(600.0)]),  # answered, never transcribed
+        _record(3, [_turn(500.0)], error="ConnectionResetError"),  # failed: counted there
+    ]
+    assert lost_transcripts(records, heard) == 2
+    assert lost_transcripts(records, None) is None  # an agent whose transcripts we cannot read
+    assert caller_lines(tmp_path / "none-yet.jsonl") == {}
+    assert caller_lines(None) is None

@@ -3,8 +3,9 @@
 In: settings and a turn mode (smart|stock|vad), or a ws:// URL (plus, optionally, the
 agent's /metrics URL). Out: an AgentUnderTest with the call URL, the metrics URL and the
 process id to measure (None when it cannot be known). `started_agent()` runs
-`switchboard serve --cpu` as a child on free ports with agent.turn_mode set, waits for
-/readyz, and stops it (and its speech and LLM servers) when the block ends.
+`switchboard serve --cpu` as a child on free ports with agent.turn_mode set and its
+transcripts written to the log folder, waits for /readyz, and stops it (and its speech and
+LLM servers) when the block ends.
 """
 
 import contextlib
@@ -26,6 +27,7 @@ class AgentUnderTest:
     metrics_url: str | None  # http://host:port/metrics, for frame lag
     pid: int | None  # the agent process, for memory
     log_dir: Path | None = None
+    transcripts: Path | None = None  # its agent.transcripts_file, when this benchmark set it
 
 
 def running_agent(url: str, metrics_url: str | None) -> AgentUnderTest:
@@ -53,6 +55,7 @@ def started_agent(
         "SWITCHBOARD_AGENT__METRICS_PORT": str(ports["metrics"]),
         "SWITCHBOARD_SPEECH_SERVER__PORT": str(ports["speech"]),
         "SWITCHBOARD_LLM_SERVER__PORT": str(ports["llm"]),
+        "SWITCHBOARD_AGENT__TRANSCRIPTS_FILE": str(log_dir / "transcripts.jsonl"),
     }
     ready = f"http://127.0.0.1:{ports['health']}/readyz"
     child = Child(
@@ -71,6 +74,7 @@ def started_agent(
             metrics_url=f"http://127.0.0.1:{ports['metrics']}/metrics",
             pid=child.process.pid,
             log_dir=log_dir,
+            transcripts=log_dir / "transcripts.jsonl",
         )
     finally:
         supervisor.stop()

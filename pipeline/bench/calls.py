@@ -10,8 +10,8 @@ Twilio-format WebSocket media stream. Without --url the command starts `switchbo
 --cpu` itself with agent.turn_mode from --turn, on free ports, and stops it afterwards.
 Prints a table and writes JSON (--json): at the top level the figures of the largest level
 (calls, completed, failed, false_interruptions, missed_turns, response_latency_ms {p50, p99},
-frame_lag_ms {p50, p99}, rss_mb of the agent's process tree, per_call), and under `runs`
-every level. Exit code 1 when a call failed.
+frame_lag_ms {p50, p99}, rss_mb of the agent's process tree, lost_transcripts, per_call),
+and under `runs` every level. Exit code 1 when a call failed.
 """
 
 import argparse
@@ -57,6 +57,7 @@ FIGURES = (
     ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
     ("agent RSS (MB)", lambda r: r["rss_mb"]),
     ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
+    ("lost transcripts", lambda r: r["lost_transcripts"]),
 )
 
 

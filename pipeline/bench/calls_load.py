@@ -14,8 +14,8 @@ import time
 
 from pipeline.bench.agent_probe import Buckets, read_buckets, tree_rss_mb
 from pipeline.bench.agent_under_test import AgentUnderTest
-from pipeline.bench.calls_summary import summarize
-from pipeline.bench.scenario import Scenario
+from pipeline.bench.calls_summary import caller_lines, summarize
+from pipeline.bench.scenario import RenderedUtterance, Scenario
 from pipeline.bench.scripted_call import CallRecord, place_scenario_call, render_scenario
 
 log = logging.getLogger(__name__)
@@ -46,7 +46,7 @@ async def _sample_rss(pid: int | None, samples: list[tuple[float, float]]) -> No
 async def _caller(
     agent: AgentUnderTest,
     scenario: Scenario,
-    audio: list,
+    audio: list[RenderedUtterance],
     slot: int,
     until: float | None,
     first_ends: list[float],
@@ -78,8 +78,10 @@ async def run_level(
     elapsed = time.monotonic() - started
     after = _lag_buckets(agent)
     records = sorted((r for rs in per_caller for r in rs), key=lambda r: r.call)
-    memory = _window(rss, first_ends, until)
-    return summarize(calls, records, before, after, memory, elapsed, soak=until is not None)
+    memory, heard = _window(rss, first_ends, until), caller_lines(agent.transcripts)
+    return summarize(
+        calls, records, before, after, memory, elapsed, soak=until is not None, heard=heard
+    )
 
 
 def _window(

@@ -1,10 +1,15 @@
 """The figures of one `bench calls` level, from its call records and agent readings.
 
 In: the CallRecords of the calls placed (pipeline/bench/scripted_call.py), the frame-lag
-buckets read before and after, and the agent's memory samples. Out: the JSON fields of one
-level: calls, completed, failed, false_interruptions, missed_turns, response_latency_ms
-{p50, p99}, frame_lag_ms {p50, p99}, rss_mb, a soak's memory growth, and every call.
+buckets read before and after, the agent's memory samples and, when known, its transcripts.
+Out: the JSON fields of one level: calls, completed, failed, false_interruptions,
+missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb, a soak's
+memory growth, lost_transcripts, and every call.
 """
+
+import json
+from collections import Counter
+from pathlib import Path
 
 from pipeline.bench.agent_probe import Buckets, quantile_ms
 from pipeline.bench.report import percentile_ms
@@ -28,6 +33,25 @@ def memory(rss_samples: list[float], growth: bool) -> dict:
     }
 
 
+def caller_lines(transcripts: Path | None) -> Counter[str] | None:
+    """Caller turns the agent transcribed, per call id, from its transcripts JSON lines."""
+    if transcripts is None:
+        return None
+    if not transcripts.exists():
+        return Counter()
+    lines = (json.loads(line) for line in transcripts.read_text().splitlines() if line.strip())
+    return Counter(line["call_id"] for line in lines if line.get("role") == "caller")
+
+
+def lost_transcripts(records: list[CallRecord], heard: Counter[str] | None) -> int | None:
+    """Caller turns the agent answered but never wrote down: per completed call, answered
+    turns beyond its caller transcript lines (each answered turn is at least one line)."""
+    if heard is None:
+        return None
+    answered = {r.call_id: sum(not t["missed"] for t in r.turns) for r in records if not r.failed}
+    return sum(max(0, n - heard.get(call_id, 0)) for call_id, n in answered.items())
+
+
 def summarize(
     concurrent: int,
     records: list[CallRecord],
@@ -36,6 +60,7 @@ def summarize(
     rss_samples: list[float],
     duration_s: float,
     soak: bool = False,
+    heard: Counter[str] | None = None,
 ) -> dict:
     turns = [t for r in records if not r.failed for t in r.turns]
     latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
@@ -57,6 +82,7 @@ def summarize(
             "p99": _rounded(quantile_ms(lag_before, lag_after, 0.99)) if lag else None,
         },
         **memory(rss_samples, soak),
+        "lost_transcripts": lost_transcripts(records, heard),
         "duration_s": round(duration_s, 1),
         "per_call": [r.as_dict() for r in records],
     }

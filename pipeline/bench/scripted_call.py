@@ -36,6 +36,7 @@ GREETING_TIMEOUT_S = 60.0
 class CallRecord:
     call: int
     scenario: str
+    call_id: str = ""  # the media stream's streamSid, as the agent's logs and transcripts name it
     ended_by: str = ""  # "caller" (script done or hang-up), "agent" (it closed the line)
     error: str | None = None  # why the call failed
     duration_s: float = 0.0
@@ -80,7 +81,9 @@ async def _say(line: PhoneLine, rendered: RenderedUtterance) -> tuple[tuple[floa
     return tuple((first_sent + start, first_sent + end) for start, end in rendered.speech_spans)
 
 
-async def _play(line: PhoneLine, scenario: Scenario, audio: list[RenderedUtterance]) -> list:
+async def _play(
+    line: PhoneLine, scenario: Scenario, audio: list[RenderedUtterance]
+) -> list[CallerTurn]:
     """Play the steps; returns the caller turns with their absolute fragment times."""
     turns: list[CallerTurn] = []
     spoken = iter(audio)
@@ -95,7 +98,8 @@ async def _play(line: PhoneLine, scenario: Scenario, audio: list[RenderedUtteran
             onset = await _until_speech(line, waiting_since, limit)
         if isinstance(step, BargeInStep | HangUpStep):
             after = step.barge_in if isinstance(step, BargeInStep) else step.hang_up
-            onset = onset or await _until_speech(line, time.monotonic(), timeout)
+            if waiting_since is None:  # after DTMF or silence: wait for the agent to talk
+                onset = await _until_speech(line, time.monotonic(), timeout)
             if onset is not None:
                 await asyncio.sleep(
                     max(0.0, onset + after.after_agent_ms / 1000 - time.monotonic())
@@ -138,7 +142,9 @@ async def place_scenario_call(
     audio = audio if audio is not None else render_scenario(scenario)
     dialled = time.monotonic()
     try:
-        async with PhoneLine(url) as line:
+        line = PhoneLine(url)
+        record.call_id = line.stream_sid
+        async with line:
             turns = await _play(line, scenario, audio)
             record.ended_by = "agent" if line.closed.is_set() else "caller"
     except Exception as exc:  # a refused or broken connection fails this call only
