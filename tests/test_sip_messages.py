@@ -146,6 +146,16 @@ def test_unknown_method_gets_405_and_unknown_dialog_481(sip):
     assert answer.status == 481
 
 
+def test_invite_requiring_an_extension_gets_420_and_a_stray_reinvite_481(sip):
+    require = INVITE.replace("CSeq: 7 INVITE", "CSeq: 7 INVITE\r\nRequire: 100rel")
+    answer = parse(_udp_exchange(sip.port, require.encode()))
+    assert (answer.status, answer.reason) == (420, "Bad Extension")
+    assert answer.get("Unsupported") == "100rel"
+    stray = INVITE.replace("t: <sip:agent@10.0.0.1>", "t: <sip:agent@10.0.0.1>;tag=gone")
+    stray = stray.replace("branch=z9hG4bKabc", "branch=z9hG4bKstray")  # not a retransmission
+    assert parse(_udp_exchange(sip.port, stray.encode())).status == 481
+
+
 def test_tcp_framing_two_messages_in_one_write_and_a_bad_stream(sip):
     options = _without_body("OPTIONS")
     with socket.create_connection(("127.0.0.1", sip.port), timeout=5) as sock:

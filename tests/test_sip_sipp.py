@@ -139,9 +139,11 @@ def test_caller_not_allowed_gets_403(sip_with, echo, tmp_path):
     assert echo.calls == {}
 
 
-def test_digest_authentication(sip_with, tmp_path):
+@pytest.mark.parametrize("transport", ["u1", "t1"])
+def test_digest_authentication(sip_with, tmp_path, transport):
     sip = sip_with(sip_auth_user="trunk", sip_auth_password="s3cret")
-    _sipp("auth", sip.port, tmp_path, extra=("-au", "trunk", "-ap", "s3cret"))
+    credentials = ("-au", "trunk", "-ap", "s3cret")
+    _sipp("auth", sip.port, tmp_path, extra=credentials, transport=transport)
     _sipp(rejected_scenario(tmp_path, 401), sip.port, tmp_path)  # no credentials
 
 

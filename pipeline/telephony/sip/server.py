@@ -1,27 +1,26 @@
 """The SIP user agent server: admits calls and routes every message to its call.
 
 In: SIP messages from the UDP/TCP listeners. Out: answers to requests that belong to no call
-(OPTIONS 200, 400 for malformed requests, 403 for peers not allowed, 401 digest challenges,
-486/503 at capacity, 481 for unknown dialogs, 405 for other methods) and a `SipCall` task per
-admitted INVITE. Retransmitted requests get the last answer again. An unparseable datagram is
+(OPTIONS 200, 400 for malformed requests, 481 for unknown dialogs, 405 for other methods,
+and the refusals of `admission.py`: 403, 401, 420, 486/503) and a `SipCall` task per admitted
+INVITE. Retransmitted requests get the last answer again. An unparseable datagram is
 dropped; an error in one message or one call never reaches another.
 """
 
 import asyncio
 import logging
-import socket
 from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipeline.settings import AgentSettings
-from pipeline.telephony.sip.access import DigestAuth, PeerFilter
+from pipeline.telephony.sip.admission import Admission
 from pipeline.telephony.sip.call import SipCall
 from pipeline.telephony.sip.dialog import Dialog
 from pipeline.telephony.sip.handler import CallHandler
 from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
 from pipeline.telephony.sip.responses import ALLOW, response
-from pipeline.telephony.sip.transport import Peer, SipTransport
+from pipeline.telephony.sip.transport import Peer, SipTransport, local_address
 
 log = logging.getLogger(__name__)
 REMEMBERED_ANSWERS = 4096
@@ -38,15 +37,10 @@ class SipServer:
         accepting: Callable[[], bool] = lambda: True,
     ) -> None:
         self.settings = settings
-        self.accepting = accepting  # False: new calls get 503 (the agent is draining)
         self.handler = handler
         self.open_leg = open_leg or self._open_rtp_leg
-        self.peers = PeerFilter([str(net) for net in settings.sip_allowed_peers])
-        self.auth = (
-            DigestAuth(settings.sip_auth_user, settings.sip_auth_password)
-            if settings.sip_auth_user
-            else None
-        )
+        # accepting() False: new calls get 503 (the agent is draining)
+        self.admission = Admission(settings, self.active_calls, accepting)
         self.calls: dict[str, SipCall] = {}
         self._tasks: set[asyncio.Task] = set()
         self._answers: OrderedDict[tuple[str, str], SipMessage] = OrderedDict()
@@ -142,24 +136,12 @@ class SipServer:
             send(response(request, 405, headers=[("Allow", ALLOW)]))
 
     def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], None]) -> None:
-        if not self.peers.allows(peer.host):
-            log.info("sip: 403 to %s (not in agent.sip_allowed_peers)", peer.host)
-            send(response(invite, 403))
-            return
-        if self.auth is not None and not self.auth.check(invite):
-            send(response(invite, 401, headers=[("WWW-Authenticate", self.auth.challenge())]))
-            return
-        if not self.accepting():
-            send(response(invite, 503, headers=[("Retry-After", "30")]))
-            return
-        if self.active_calls() >= self.settings.sip_max_calls:
-            log.info(
-                "sip: %d calls already; %d", self.active_calls(), self.settings.sip_busy_status
-            )
-            send(response(invite, self.settings.sip_busy_status))
+        refusal = self.admission.refusal(invite, peer.host)
+        if refusal is not None:
+            send(refusal)
             return
         send(response(invite, 100))
-        local = self._local_address(peer.host)
+        local = self.settings.advertise_address or local_address(self.settings.host, peer.host)
         host = f"[{local}]" if ":" in local else local  # an IPv6 address in a URI
         dialog = Dialog(invite, peer, f"{host}:{self.port}", send)
         call = SipCall(
@@ -178,15 +160,3 @@ class SipServer:
                 self.calls.pop(dialog.call_id)
 
         task.add_done_callback(_done)
-
-    def _local_address(self, peer_host: str) -> str:
-        """advertise_address, else the bound host, else the address that routes to the peer."""
-        if self.settings.advertise_address:
-            return self.settings.advertise_address
-        if self.settings.host not in ("0.0.0.0", "::", ""):
-            return self.settings.host
-        with socket.socket(
-            socket.AF_INET6 if ":" in peer_host else socket.AF_INET, socket.SOCK_DGRAM
-        ) as s:
-            s.connect((peer_host, 9))
-            return s.getsockname()[0]

@@ -8,6 +8,7 @@ that cannot be framed is closed, which affects only that connection.
 
 import asyncio
 import logging
+import socket
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -117,3 +118,14 @@ async def read_framed(reader: asyncio.StreamReader) -> bytes:
     if length + len(head) > MAX_MESSAGE:
         raise ValueError("message too large")
     return head.lstrip() + await reader.readexactly(length)
+
+
+def local_address(bound_host: str, peer_host: str) -> str:
+    """Our address as `peer_host` sees it: the bound host, or when bound to every address,
+    the one the system routes to the peer from."""
+    if bound_host not in ("0.0.0.0", "::", ""):
+        return bound_host
+    family = socket.AF_INET6 if ":" in peer_host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_DGRAM) as probe:
+        probe.connect((peer_host, 9))  # UDP connect sends nothing; it only picks a route
+        return probe.getsockname()[0]
