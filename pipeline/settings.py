@@ -130,7 +130,7 @@ class AgentSettings(_Section):
     sip_busy_status: Literal[486, 503] = 486  # the answer past sip_max_calls
     sip_auth_user: str = ""
     sip_auth_password: str = ""
-    sip_transfer_target: str = ""  # e.g. sip:1000@pbx.example; empty: a transfer hangs up
+    sip_transfer_target: str = ""  # sip:1000@pbx.example, or 1000; empty: transfer hangs up
     sip_ring_ms: int = Field(0, ge=0, le=60000)  # ring this long before answering
     orders_file: Path | None = None  # None: the demo fixture pipeline/agent/data/orders.json
     vad_stop_secs: float = Field(0.2, gt=0, le=3)  # silence before the turn model is asked
