@@ -127,6 +127,8 @@ def test_soak_cycles_calls_against_a_running_agent(tmp_path, scenario) -> None:
         (["--calls", "two"], "--calls takes positive numbers"),
         (["--scenario", "no-such-scenario"], "no scenario 'no-such-scenario'"),
         (["--duration", "-5"], "--duration must be positive"),
+        (["--url", "http://127.0.0.1:8765/ws"], "--url must be ws://HOST:PORT/PATH"),
+        (["--metrics", "http://127.0.0.1:9090/metrics"], "--metrics goes with --url"),
     ],
 )
 def test_bad_arguments_are_refused_before_any_call(args, message, capsys) -> None:

@@ -16,8 +16,13 @@ and under `runs` every level. Exit code 1 when a call failed.
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pipeline.settings import Settings
+
+if TYPE_CHECKING:
+    from pipeline.bench.agent_under_test import AgentUnderTest
+    from pipeline.bench.scenario import Scenario
 
 TURN_MODES = ("smart", "stock", "vad")
 DEFAULT_SCENARIO = "hesitant-cancel"
@@ -42,35 +47,6 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--plot", help="PNG of latency and false interruptions against calls")
     parser.set_defaults(func=run)
-
-
-# The table has one row per figure and one column per level, so it fits a terminal.
-FIGURES = (
-    ("calls placed", lambda r: r["calls"]),
-    ("completed", lambda r: r["completed"]),
-    ("failed", lambda r: r["failed"]),
-    ("caller turns", lambda r: r["turns"]),
-    ("false interruptions", lambda r: r["false_interruptions"]),
-    ("missed turns", lambda r: r["missed_turns"]),
-    ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
-    ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
-    ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
-    ("agent RSS (MB)", lambda r: r["rss_mb"]),
-    ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
-    ("lost transcripts", lambda r: r["lost_transcripts"]),
-)
-
-
-def _table(runs: list[dict]) -> tuple[list[str], list[list[object]]]:
-    columns = ["concurrent calls", *(str(r["concurrent"]) for r in runs)]
-    rows = [[name, *(_cell(get(r)) for r in runs)] for name, get in FIGURES]
-    return columns, rows
-
-
-def _cell(value: float | None) -> object:
-    if value is None:
-        return "-"
-    return round(value) if abs(value) >= 10 else value  # whole ms and MB; small ones as .3g
 
 
 def scenario_path(name_or_file: str) -> Path:
@@ -101,40 +77,51 @@ def _levels(text: str) -> list[int]:
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
+    from pipeline.bench.agent_under_test import running_agent
     from pipeline.bench.scenario import ScenarioError, load_scenario
 
     try:
         levels = _levels(args.calls)
         scenario = load_scenario(scenario_path(args.scenario))
+        if args.duration is not None and args.duration <= 0:
+            raise ValueError("--duration must be positive")
+        if args.metrics and not args.url:
+            raise ValueError("--metrics goes with --url (a started agent is measured anyway)")
+        existing = running_agent(args.url, args.metrics) if args.url else None
     except (ValueError, ScenarioError) as exc:
         print(f"switchboard bench calls: {exc}", file=sys.stderr)
         return 2
-    if args.duration is not None and args.duration <= 0:
-        print("switchboard bench calls: --duration must be positive", file=sys.stderr)
-        return 2
-    return _bench(args, settings, scenario, levels)
+    return _bench(args, settings, scenario, levels, existing)
 
 
-def _bench(args: argparse.Namespace, settings: Settings, scenario, levels: list[int]) -> int:
+def _bench(
+    args: argparse.Namespace,
+    settings: Settings,
+    scenario: "Scenario",
+    levels: list[int],
+    existing: "AgentUnderTest | None",
+) -> int:
     import asyncio
     import contextlib
+    import os
 
     from rich.console import Console
 
-    from pipeline.bench.agent_under_test import running_agent, started_agent
+    from pipeline.bench.agent_under_test import started_agent
     from pipeline.bench.calls_load import run_level
-    from pipeline.bench.report import machine, print_table, write_json
+    from pipeline.bench.calls_table import print_levels
+    from pipeline.bench.report import machine, write_json
     from pipeline.bench.scripted_call import render_scenario
     from pipeline.serve.supervisor import ChildFailed
 
     console = Console()
     with console.status(f"rendering scenario {scenario.name} with piper..."):
         render_scenario(scenario)
-    if args.url:
-        agent_cm = contextlib.nullcontext(running_agent(args.url, args.metrics))
+    if existing:
+        agent_cm = contextlib.nullcontext(existing)
     else:
         agent_cm = started_agent(settings, args.turn, args.log_dir)
-    runs = []
+    load_before, runs = os.getloadavg(), []
     try:
         with agent_cm as agent:
             for calls in levels:
@@ -147,7 +134,7 @@ def _bench(args: argparse.Namespace, settings: Settings, scenario, levels: list[
         console.print(f"[red]switchboard bench calls: {exc}[/red]")
         return 1
     turn = args.turn if not args.url else "as served"
-    print_table(f"bench calls: {scenario.name}, turn {turn}", *_table(runs))
+    print_levels(f"bench calls: {scenario.name}, turn {turn}", runs)
     headline = max(runs, key=lambda r: r["concurrent"])
     result = {
         "scenario": scenario.name,
@@ -155,6 +142,7 @@ def _bench(args: argparse.Namespace, settings: Settings, scenario, levels: list[
         "agent": args.url or "serve --cpu (started by the benchmark)",
         "soak_duration_s": args.duration,
         "machine": machine(),
+        "load_average": {"before": load_before, "after": os.getloadavg()},  # a shared machine
         **headline,
         "runs": runs,
     }

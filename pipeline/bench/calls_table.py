@@ -1,0 +1,38 @@
+"""The table `bench calls` prints: one row per figure, one column per level of calls.
+
+In: the level summaries (pipeline/bench/calls_summary.py). Out: a rich table on the terminal
+(pipeline/bench/report.py) that stays narrow: a few levels fit 80 columns.
+"""
+
+from pipeline.bench.report import print_table
+
+FIGURES = (
+    ("calls placed", lambda r: r["calls"]),
+    ("completed", lambda r: r["completed"]),
+    ("failed", lambda r: r["failed"]),
+    ("caller turns", lambda r: r["turns"]),
+    ("false interruptions", lambda r: r["false_interruptions"]),
+    ("missed turns", lambda r: r["missed_turns"]),
+    ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
+    ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
+    ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
+    ("agent RSS (MB)", lambda r: r["rss_mb"]),
+    ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
+    ("lost transcripts", lambda r: r["lost_transcripts"]),
+)
+
+
+def _table(runs: list[dict]) -> tuple[list[str], list[list[object]]]:
+    columns = ["concurrent calls", *(str(r["concurrent"]) for r in runs)]
+    rows = [[name, *(_cell(get(r)) for r in runs)] for name, get in FIGURES]
+    return columns, rows
+
+
+def _cell(value: float | None) -> object:
+    if value is None:
+        return "-"
+    return round(value) if abs(value) >= 10 else value  # whole ms and MB; small ones as .3g
+
+
+def print_levels(title: str, runs: list[dict]) -> None:
+    print_table(title, *_table(runs))
