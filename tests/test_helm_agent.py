@@ -126,6 +126,14 @@ def test_agent_settings_override_what_the_chart_derives(monkeypatch):
     assert settings.turn.fallback == "complete"
 
 
+def test_sip_calls_are_taken_from_the_pbx_address_blocks(monkeypatch):
+    pbx = {"networkPolicy": {"pbx": {"peers": [{"ipBlock": {"cidr": "10.20.0.0/16"}}]}}}
+    objs = hr.render("default", pbx)
+    settings = _settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
+    assert settings.agent.sip_port == 5060
+    assert [str(net) for net in settings.agent.sip_allowed_peers] == ["10.20.0.0/16"]
+
+
 @pytest.mark.parametrize(
     ("mode", "address_from"), [("podIP", "status.podIP"), ("hostNetwork", "status.hostIP")]
 )

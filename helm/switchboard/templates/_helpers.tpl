@@ -192,6 +192,10 @@ Each entry becomes SWITCHBOARD_<SECTION>__<KEY> (pipeline/settings.py).
 {{- end -}}
 {{- $p := $v.agent.ports -}}
 {{- $agent := dict "host" "0.0.0.0" "sip_port" $p.sip "rtp_port_min" $v.agent.rtp.portMin "rtp_port_max" $v.agent.rtp.portMax "audiosocket_port" $p.audiosocket "websocket_port" $p.websocket "metrics_port" $p.metrics "health_port" $p.health "drain_timeout_s" $v.agent.shutdown.callDrainSeconds -}}
+{{- /* SIP calls are taken from the PBX's address blocks (networkPolicy.pbx.peers). */ -}}
+{{- $pbx := list -}}
+{{- range $v.networkPolicy.pbx.peers }}{{ with .ipBlock }}{{ $pbx = append $pbx .cidr }}{{ end }}{{ end -}}
+{{- if $pbx }}{{ $_ := set $agent "sip_allowed_peers" $pbx }}{{ end -}}
 {{- $settings := dict "asr" $asr "tts" $tts "llm" $llm "turn" $turn "agent" $agent -}}
 {{- toYaml (mergeOverwrite $settings (deepCopy $v.agent.settings)) -}}
 {{- end -}}
@@ -201,7 +205,7 @@ Each entry becomes SWITCHBOARD_<SECTION>__<KEY> (pipeline/settings.py).
 {{- range $section, $keys := . }}
 {{- range $key, $value := $keys }}
 - name: {{ printf "SWITCHBOARD_%s__%s" $section $key | upper }}
-  value: {{ $value | toString | quote }}
+  value: {{ if kindIs "slice" $value }}{{ toJson $value | quote }}{{ else }}{{ $value | toString | quote }}{{ end }}
 {{- end }}
 {{- end }}
 {{- end -}}
