@@ -13,6 +13,7 @@ import numpy as np
 
 from pipeline.bench.scenario import Scenario, line_noise, render_utterance
 from pipeline.bench.telephone_audio import agent_frames
+from pipeline.bench.transcript_wait import wait_for_transcript
 from pipeline.bench.turn_quality_score import Case, CaseScore, score, summarize
 from pipeline.bench.turn_replay import Replay, replay_smart, replay_vad_only, vad_track
 from pipeline.settings import Settings
@@ -41,9 +42,10 @@ def build_cases(scenarios: list[Scenario], sweep_ms: list[int]) -> list[Case]:
 
 
 async def replay_case(
-    case: Case, rate: int, settings: Settings
+    case: Case, rate: int, settings: Settings, stt_p99_s: float = 0.0
 ) -> dict[str, tuple[CaseScore, Replay]]:
-    """Both modes on one utterance at one rate: {"smart": (score, replay), "vad": ...}."""
+    """Both modes on one utterance at one rate: {"smart": (score, replay), "vad": ...}, and
+    with stt_p99_s > 0 also "smart_stt" and "vad_stt": the same ended by the transcript wait."""
     rendered = render_utterance(list(case.fragments), list(case.pauses_ms), case.seed, rate)
     tail = line_noise(int(TAIL_S * rate), case.seed + 1, rate)
     frames = await agent_frames(np.concatenate([rendered.audio, tail]), rate)
@@ -53,20 +55,28 @@ async def replay_case(
         "smart": await replay_smart(track, SharedSmartTurnAnalyzer(settings=turn)),
         "vad": replay_vad_only(track),
     }
+    stop_secs = settings.agent.vad_stop_secs
+    if stt_p99_s > 0:
+        for mode in ("smart", "vad"):
+            replays[f"{mode}_stt"] = wait_for_transcript(replays[mode], track, stt_p99_s, stop_secs)
     return {m: (score(case, r, rendered.speech_spans), r) for m, r in replays.items()}
 
 
 async def measure(
-    cases: list[Case], settings: Settings, progress: Callable[[str], object] = print
+    cases: list[Case],
+    settings: Settings,
+    stt_p99_s: float = 0.0,
+    progress: Callable[[str], object] = print,
 ) -> dict:
     """{rate: {mode: summary}} over all cases, plus the per-utterance rows."""
     results, rows = {}, []
     for rate in RATES:
-        per_mode: dict[str, list] = {"smart": [], "vad": []}
+        per_mode: dict[str, list] = {}
         for i, case in enumerate(cases):
             progress(f"{rate} Hz: utterance {i + 1}/{len(cases)}")
-            for mode, (case_score, replay) in (await replay_case(case, rate, settings)).items():
-                per_mode[mode].append((case, case_score, replay))
+            replayed = await replay_case(case, rate, settings, stt_p99_s)
+            for mode, (case_score, replay) in replayed.items():
+                per_mode.setdefault(mode, []).append((case, case_score, replay))
                 rows.append(
                     {
                         "rate": rate,
@@ -90,13 +100,18 @@ def seed_claim(results: dict) -> dict:
     reduction in false interruptions and how much sooner (p50) short answers end."""
     claim = {}
     for rate, modes in results.items():
-        smart, vad = modes["smart"], modes["vad"]
-        rate_vad = vad["false_interruption_rate"]
-        reduction = 1 - smart["false_interruption_rate"] / rate_vad if rate_vad else float("nan")
-        sooner = vad["short_latency_ms"]["p50"] - smart["short_latency_ms"]["p50"]
-        claim[rate] = {
-            "false_interruptions_fewer_by": reduction,
-            "short_p50_sooner_by_ms": sooner,
-            "holds": bool(reduction >= 0.3 and sooner > 0),
-        }
+        for suffix in ("", "_stt"):
+            if f"smart{suffix}" not in modes:
+                continue
+            smart, vad = modes[f"smart{suffix}"], modes[f"vad{suffix}"]
+            rate_vad = vad["false_interruption_rate"]
+            reduction = (
+                1 - smart["false_interruption_rate"] / rate_vad if rate_vad else float("nan")
+            )
+            sooner = vad["short_latency_ms"]["p50"] - smart["short_latency_ms"]["p50"]
+            claim[f"{rate}{suffix}"] = {
+                "false_interruptions_fewer_by": reduction,
+                "short_p50_sooner_by_ms": sooner,
+                "holds": bool(reduction >= 0.3 and sooner > 0),
+            }
     return claim

@@ -12,7 +12,7 @@ the time the model took for that decision.
 """
 
 import bisect
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pipeline.bench.report import percentile_ms
 from pipeline.bench.turn_replay import Replay
@@ -41,7 +41,6 @@ class CaseScore:
     latency_s: float | None  # last word -> end-of-turn decision; None: no decision (missed)
     audio_latency_s: float | None = None  # the same without the model's time (load-free)
     final_by: str = ""  # what ended the turn after the last word: model, silence, ...
-    model_s: list[float] = field(default_factory=list)  # every model answer's time
 
 
 def score(case: Case, replay: Replay, spans: list[tuple[float, float]]) -> CaseScore:
@@ -60,8 +59,7 @@ def score(case: Case, replay: Replay, spans: list[tuple[float, float]]) -> CaseS
         else:
             cut.add(segment - 1)
     pauses = [(ms, i in cut) for i, ms in enumerate(case.pauses_ms)]
-    model_s = [d.model_ms / 1000 for d in replay.decisions if d.by == "model"]
-    return CaseScore(pauses, early, latency, audio_latency, final_by, model_s)
+    return CaseScore(pauses, early, latency, audio_latency, final_by)
 
 
 def _percentiles(seconds: list[float]) -> dict[str, float | int]:
@@ -90,12 +88,12 @@ def summarize(results: list[tuple[Case, CaseScore, Replay]]) -> dict:
             [s.audio_latency_s for _, s, _ in results if s.audio_latency_s is not None]
         ),
         "short_utterances": sum(c.short for c, _, _ in results),
-        "model_ms": _percentiles([m for _, s, _ in results for m in s.model_s]),
+        "model_ms": _percentiles([ms / 1000 for _, _, r in results for ms in r.model_ms]),
         "ended_by": {
             by: sum(s.final_by == by for _, s, _ in results)
             for by in sorted({s.final_by for _, s, _ in results} - {""})
         },
-        "model_calls": sum(r.model_calls for _, _, r in results),
+        "model_calls": sum(len(r.model_ms) for _, _, r in results),
         "fallbacks": sum(r.fallbacks for _, _, r in results),
         "cut_rate_by_pause_ms": {
             str(ms): {"pauses": len(v), "cut": sum(v)} for ms, v in sorted(by_pause.items())

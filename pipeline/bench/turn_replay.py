@@ -24,7 +24,7 @@ import contextlib
 import time
 import types
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, EndOfTurnState
@@ -51,7 +51,7 @@ class Decision:
 @dataclass
 class Replay:
     decisions: list[Decision]
-    model_calls: int = 0  # questions asked of the turn model
+    model_ms: list[float] = field(default_factory=list)  # every answer's time, in order
     fallbacks: int = 0  # questions the engine did not answer (overloaded, deadline, error)
 
 
@@ -142,7 +142,7 @@ async def replay_smart(track: VadTrack, analyzer: BaseTurnAnalyzer) -> Replay:
                 started = time.perf_counter()
                 state, metrics = await analyzer.analyze_end_of_turn()
                 model_ms = (time.perf_counter() - started) * 1000
-                result.model_calls += 1
+                result.model_ms.append(model_ms)
                 result.fallbacks += metrics is None
                 if state == EndOfTurnState.COMPLETE:
                     result.decisions.append(Decision(at, model_ms, "model"))
