@@ -114,9 +114,16 @@ def test_cancel_before_answer_gets_487(sip_with, echo, tmp_path):
     assert echo.calls == {}  # never answered, so the handler never ran
 
 
-@pytest.mark.parametrize("status", [486, 503])
-def test_call_past_capacity_is_refused(sip_with, question_pcm, tmp_path, status):
-    sip = sip_with(sip_max_calls=1, sip_busy_status=status)
+@pytest.mark.parametrize(
+    ("limit", "status"),
+    [
+        ({"sip_max_calls": 1}, 486),
+        ({"sip_max_calls": 1, "sip_busy_status": 503}, 503),
+        ({"rtp_ports": 1}, 503),  # one RTP port: the second call finds none free
+    ],
+)
+def test_call_past_capacity_is_refused(sip_with, question_pcm, tmp_path, limit, status):
+    sip = sip_with(**limit)
     pcap = write_pcap(tmp_path / "q.pcap", rtp_packets(question_pcm[:8000]))
     first = subprocess.Popen(
         sipp_command("call", sip.port, keys={"pcap": str(pcap)}, pause_ms=8000),

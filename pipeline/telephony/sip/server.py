@@ -124,7 +124,8 @@ class SipServer:
                 call.on_cancel()
         elif call is not None and method in ("BYE", "NOTIFY", "INVITE"):
             if method == "INVITE" and request.branch == call.invite.branch:
-                return  # the INVITE again, before we answered: 100 was enough
+                send(response(request, 100))  # the INVITE again, before our final answer
+                return
             {"BYE": call.on_bye, "NOTIFY": call.on_notify, "INVITE": call.on_reinvite}[method](
                 request
             )
