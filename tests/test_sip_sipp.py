@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from prometheus_client import REGISTRY
 from sip_peers import (
     rejected_scenario,
     rtp_packets,
@@ -140,10 +141,17 @@ def test_call_past_capacity_is_refused(sip_with, question_pcm, tmp_path, limit, 
     assert first.returncode == 0, output[-3000:]
 
 
+def _refused() -> float:
+    labels = {"outcome": "refused"}
+    return REGISTRY.get_sample_value("switchboard_agent_calls_total", labels) or 0.0
+
+
 def test_caller_not_allowed_gets_403(sip_with, echo, tmp_path):
     sip = sip_with(sip_allowed_peers=["127.0.0.1/32"])
+    refused = _refused()
     _sipp("forbidden", sip.port, tmp_path, local_ip="127.0.0.2")
     assert echo.calls == {}
+    assert _refused() == refused + 1  # switchboard_agent_calls_total{outcome="refused"}
 
 
 @pytest.mark.parametrize("transport", ["u1", "t1"])

@@ -14,6 +14,7 @@ import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pipeline.agent.metrics import CALLS
 from pipeline.telephony.sdp import (
     SdpError,
     answer_direction,
@@ -62,6 +63,9 @@ class SipCall:
         self._ack_wait: asyncio.Task | None = None
 
     def _answer(self, status: int, **kwargs: Any) -> None:
+        """A final answer other than 200: the call never starts."""
+        if status != 487:  # a cancelled call was not refused
+            CALLS.labels("failed" if status == 500 else "refused").inc()
         self.final = response(self.invite, status, to_tag=self.dialog.local_tag, **kwargs)
         self.send(self.final)
 

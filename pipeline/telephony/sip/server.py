@@ -13,6 +13,7 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
+from pipeline.agent.metrics import CALLS
 from pipeline.settings import AgentSettings
 from pipeline.telephony.sip.admission import Admission
 from pipeline.telephony.sip.call import SipCall
@@ -139,6 +140,8 @@ class SipServer:
     def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], None]) -> None:
         refusal = self.admission.refusal(invite, peer.host)
         if refusal is not None:
+            if refusal.status != 401:  # a challenge, not a refusal
+                CALLS.labels("refused").inc()
             send(refusal)
             return
         send(response(invite, 100))
