@@ -63,22 +63,41 @@ def test_caller_barges_in_and_agent_stops_within_300ms_of_vad(agent: Agent) -> N
     assert result["last_agent_speech"] <= budget + 0.06, result  # one packet of jitter
 
 
-async def _calls_through_death(agent: Agent, child: str) -> tuple[int, list[dict[str, object]]]:
-    """CALLS_AT_ONCE calls are greeted, then `child` is killed and each caller asks."""
+async def _logged(agent: Agent, marker: str, count: int, timeout_s: float = 90) -> None:
+    """Wait until the agent's log has `count` more `marker` lines than now."""
+    target = agent.log().count(marker) + count
+    deadline = time.monotonic() + timeout_s
+    while agent.log().count(marker) < target and time.monotonic() < deadline:
+        await asyncio.sleep(0.1)
+
+
+async def _calls_through_death(
+    agent: Agent, child: str, when_logged: str | None
+) -> tuple[int, list[dict[str, object]]]:
+    """CALLS_AT_ONCE calls are greeted and each caller asks; `child` is killed before they
+    ask, or, with `when_logged`, once that line is in the log once per call (mid-answer)."""
     async with contextlib.AsyncExitStack() as stack:
         lines = await open_calls(stack, agent, CALLS_AT_ONCE)
         killed = agent.child(child)
-        killed.kill()
-        results = await asyncio.gather(*(ask(line) for line in lines))
+        if when_logged is None:
+            killed.kill()
+            results = await asyncio.gather(*(ask(line) for line in lines))
+        else:
+            asking = asyncio.gather(*(ask(line) for line in lines))
+            await _logged(agent, when_logged, CALLS_AT_ONCE)
+            killed.kill()
+            results = await asking
     return killed.pid, results
 
 
-def _kill_during_calls(agent: Agent, child: str, other: str) -> tuple[int, list, str]:
+def _kill_during_calls(
+    agent: Agent, child: str, other: str, when_logged: str | None = None
+) -> tuple[int, list, str]:
     """Kill `child` during CALLS_AT_ONCE calls; serve and `other` must stay up, the log must
     name the exit. Returns the killed pid, each call's result, and the log."""
     wait_ready(agent)
     other_pid = agent.child(other).pid
-    killed, results = asyncio.run(_calls_through_death(agent, child))
+    killed, results = asyncio.run(_calls_through_death(agent, child, when_logged))
     log = agent.log()
     assert agent.process.poll() is None, "serve died"
     assert agent.get("/healthz") == 200
@@ -88,16 +107,19 @@ def _kill_during_calls(agent: Agent, child: str, other: str) -> tuple[int, list,
 
 
 def test_llm_server_killed_during_calls(agent: Agent) -> None:
-    killed, results, log = _kill_during_calls(agent, "llm-server", other="speech-server")
+    # Killed while it answers the three questions (each call's request is in flight).
+    killed, results, log = _kill_during_calls(
+        agent, "llm-server", other="speech-server", when_logged="Generating LLM response"
+    )
     for result in results:
-        # TTS is up, so every caller hears something: the answer (the LLM server was back in
-        # time) or the apology, after which the agent hangs up.
+        # TTS is up, so every caller hears something: the answer (finished before the kill)
+        # or the apology, after which the agent hangs up.
         assert len(result["reply"]), log[-4000:]
         if result["closed"]:
             said = transcribe(result["reply"], agent.speech_address).lower()
             assert "sorry" in said, said
-    if any(r["closed"] for r in results):
-        assert "llm failed" in log and "apologizing to the caller" in log
+    assert any(r["closed"] for r in results), "no call in flight apologized"
+    assert "llm failed" in log and "apologizing to the caller" in log
     assert agent.child("llm-server").pid != killed
 
 
