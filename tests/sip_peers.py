@@ -7,9 +7,12 @@ its handler saw), a pcap file, sipp's exit status and output.
 """
 
 import asyncio
+import random
+import socket
 import struct
 import subprocess
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -156,3 +159,42 @@ def sipp_report(result: subprocess.CompletedProcess, cwd: Path) -> str:
     """sipp's output and its error log, for an assertion message."""
     errors = "\n".join(p.read_text(errors="replace")[-3000:] for p in cwd.glob("*_errors.log"))
     return f"exit {result.returncode}\n{result.stdout[-3000:]}\n{result.stderr[-2000:]}\n{errors}"
+
+
+def sip_request(
+    method: str, port: int, call_id: str, cseq: int, body: str = "", tag: str = ""
+) -> bytes:
+    """A request from a test caller at 127.0.0.1:5099 (From tag f1, a fresh branch)."""
+    to_tag = f";tag={tag}" if tag else ""
+    head = [
+        f"{method} sip:agent@127.0.0.1:{port} SIP/2.0",
+        f"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK{random.getrandbits(40):x}",
+        "From: <sip:fuzz@127.0.0.1>;tag=f1",
+        f"To: <sip:agent@127.0.0.1>{to_tag}",
+        f"Call-ID: {call_id}",
+        f"CSeq: {cseq} {method}",
+        "Contact: <sip:fuzz@127.0.0.1:5099>",
+        "Max-Forwards: 70",
+        *(["Content-Type: application/sdp"] if body else []),
+        f"Content-Length: {len(body)}",
+    ]
+    return ("\r\n".join(head) + "\r\n\r\n" + body).encode()
+
+
+def sdp(rtp_port: int) -> str:
+    """An offer of PCMU and telephone-event with RTP at 127.0.0.1:`rtp_port`."""
+    return (
+        "v=0\r\no=f 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
+        f"m=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
+        "a=rtpmap:101 telephone-event/8000\r\n"
+    )
+
+
+def await_status(sock: socket.socket, status: int, timeout: float = 10.0) -> bytes:
+    """The next response with `status` on `sock` (others are skipped)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        data = sock.recv(65535)
+        if data.startswith(f"SIP/2.0 {status}".encode()):
+            return data
+    raise AssertionError(f"no {status}")

@@ -9,7 +9,16 @@ import socket
 import time
 
 import pytest
-from sip_peers import rtp_packets, run_sipp, sipp_report, start_sip, write_pcap
+from sip_peers import (
+    await_status,
+    rtp_packets,
+    run_sipp,
+    sdp,
+    sip_request,
+    sipp_report,
+    start_sip,
+    write_pcap,
+)
 
 from pipeline.bench.caller_audio import synthesize
 from pipeline.telephony.rtp_packet import RtpPacket, build
@@ -19,33 +28,6 @@ from pipeline.telephony.sip.message import parse
 
 pytestmark = pytest.mark.timeout(400)
 SIP_MESSAGES, TCP_MESSAGES, RTP_PACKETS = 3000, 300, 2000
-
-
-def request(
-    method: str, port: int, call_id: str, cseq: int, body: str = "", tag: str = ""
-) -> bytes:
-    to_tag = f";tag={tag}" if tag else ""
-    head = [
-        f"{method} sip:agent@127.0.0.1:{port} SIP/2.0",
-        f"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK{random.getrandbits(40):x}",
-        "From: <sip:fuzz@127.0.0.1>;tag=f1",
-        f"To: <sip:agent@127.0.0.1>{to_tag}",
-        f"Call-ID: {call_id}",
-        f"CSeq: {cseq} {method}",
-        "Contact: <sip:fuzz@127.0.0.1:5099>",
-        "Max-Forwards: 70",
-        *(["Content-Type: application/sdp"] if body else []),
-        f"Content-Length: {len(body)}",
-    ]
-    return ("\r\n".join(head) + "\r\n\r\n" + body).encode()
-
-
-def sdp(rtp_port: int) -> str:
-    return (
-        "v=0\r\no=f 1 1 IN IP4 127.0.0.1\r\ns=-\r\nc=IN IP4 127.0.0.1\r\nt=0 0\r\n"
-        f"m=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
-        "a=rtpmap:101 telephone-event/8000\r\n"
-    )
 
 
 def mutate(data: bytes, rng: random.Random) -> bytes:
@@ -93,15 +75,6 @@ def sip():
     server.stop()
 
 
-def _await_answer(sock: socket.socket, status: int, timeout: float = 10.0) -> bytes:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        data = sock.recv(65535)
-        if data.startswith(f"SIP/2.0 {status}".encode()):
-            return data
-    raise AssertionError(f"no {status}")
-
-
 def test_fuzz_then_a_proper_call(sip, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="pipeline.telephony")
     rng = random.Random(6)
@@ -114,15 +87,19 @@ def test_fuzz_then_a_proper_call(sip, tmp_path, caplog):
         rtp.bind(("127.0.0.1", 0))
         sig.settimeout(10)
         # A real call from these sockets, to fuzz RTP from the negotiated address.
-        invite = request("INVITE", port, "fuzz-call", 1, sdp(rtp.getsockname()[1]))
+        invite = sip_request("INVITE", port, "fuzz-call", 1, sdp(rtp.getsockname()[1]))
         sig.sendto(invite, ("127.0.0.1", port))
-        ok = parse(_await_answer(sig, 200))
+        ok = parse(await_status(sig, 200))
         server_rtp = parse_offer(ok.body.decode()).port
         tag = ok.get("To").split("tag=")[1]
-        sig.sendto(request("ACK", port, "fuzz-call", 1, tag=tag), ("127.0.0.1", port))
+        sig.sendto(sip_request("ACK", port, "fuzz-call", 1, tag=tag), ("127.0.0.1", port))
 
-        bases = [invite, request("OPTIONS", port, "o", 1), request("BYE", port, "fuzz-call", 2)]
-        bases += [request("CANCEL", port, "c", 1), request("REGISTER", port, "r", 1)]
+        bases = [
+            invite,
+            sip_request("OPTIONS", port, "o", 1),
+            sip_request("BYE", port, "fuzz-call", 2),
+        ]
+        bases += [sip_request("CANCEL", port, "c", 1), sip_request("REGISTER", port, "r", 1)]
         bases += [b"SIP/2.0 200 OK\r\nCall-ID: fuzz-call\r\nCSeq: 1 BYE\r\n\r\n"]
         for i in range(SIP_MESSAGES):
             sig.sendto(mutate(rng.choice(bases), rng)[:65000], ("127.0.0.1", port))
@@ -142,8 +119,8 @@ def test_fuzz_then_a_proper_call(sip, tmp_path, caplog):
         assert dropped["malformed"] > 0 and dropped["payload type"] > 0, dropped
         assert sip.server.handler.calls["fuzz-call"].audio_bytes > 0
         # The fuzzed call still hangs up properly.
-        sig.sendto(request("BYE", port, "fuzz-call", 3, tag=tag), ("127.0.0.1", port))
-        _await_answer(sig, 200)
+        sig.sendto(sip_request("BYE", port, "fuzz-call", 3, tag=tag), ("127.0.0.1", port))
+        await_status(sig, 200)
 
     pcm = synthesize("Where is my order?", 8000)
     pcap = write_pcap(tmp_path / "q.pcap", rtp_packets(pcm, dtmf="42"))

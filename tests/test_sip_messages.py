@@ -5,7 +5,7 @@ import hashlib
 import socket
 
 import pytest
-from sip_peers import start_sip
+from sip_peers import await_status, sdp, sip_request, start_sip
 
 from pipeline.telephony.sip.access import DigestAuth, PeerFilter
 from pipeline.telephony.sip.handler import EchoHandler
@@ -176,3 +176,25 @@ def test_transfer_target_uri_or_extension_at_the_callers_host():
     assert refer_target("sip:1000@other.example", caller) == "sip:1000@other.example"
     assert refer_target("1000", caller) == "sip:1000@pbx.example:5060"
     assert refer_target("1000", "<sip:pbx.example>;tag=1") == "sip:1000@pbx.example"
+
+
+def test_our_200_is_retransmitted_until_the_ack(sip):
+    """RFC 3261 timer G over UDP: the 200 goes again at 0.5 s, 1.5 s, 3.5 s ... until ACK."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller:
+        caller.bind(("127.0.0.1", 0))
+        caller.settimeout(5)
+        caller.sendto(
+            sip_request("INVITE", sip.port, "no-ack", 1, sdp(40000)), ("127.0.0.1", sip.port)
+        )
+        first = parse(await_status(caller, 200))
+        again = [parse(await_status(caller, 200)) for _ in range(2)]  # by 1.5 s
+        assert all(a.to_bytes() == first.to_bytes() for a in again)
+        tag = header_param(first.get("To"), "tag")
+        caller.sendto(sip_request("ACK", sip.port, "no-ack", 1, tag=tag), ("127.0.0.1", sip.port))
+        caller.settimeout(3)  # the next would come 2 s after the last one
+        with pytest.raises(TimeoutError):
+            while True:
+                assert not caller.recv(65535).startswith(b"SIP/2.0 200")
+        caller.sendto(sip_request("BYE", sip.port, "no-ack", 2, tag=tag), ("127.0.0.1", sip.port))
+        caller.settimeout(5)
+        assert parse(await_status(caller, 200)).cseq == (2, "BYE")
