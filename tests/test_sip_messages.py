@@ -1,6 +1,7 @@
 """SIP message parsing and building, peer filtering and digest checks, without a network;
 and malformed requests over real UDP and TCP sockets to a running server (400, or dropped)."""
 
+import contextlib
 import hashlib
 import socket
 
@@ -198,3 +199,44 @@ def test_our_200_is_retransmitted_until_the_ack(sip):
         caller.sendto(sip_request("BYE", sip.port, "no-ack", 2, tag=tag), ("127.0.0.1", sip.port))
         caller.settimeout(5)
         assert parse(await_status(caller, 200)).cseq == (2, "BYE")
+
+
+def _rtp_arrives(sock: socket.socket, within_s: float) -> bool:
+    """Whether a packet arrives within `within_s`, not counting those already queued."""
+    sock.setblocking(False)
+    with contextlib.suppress(BlockingIOError):
+        while True:
+            sock.recv(2048)
+    sock.settimeout(within_s)
+    try:
+        sock.recv(2048)
+        return True
+    except TimeoutError:
+        return False
+
+
+def test_hold_by_reinvite_stops_our_rtp_and_resume_restarts_it(sip):
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
+    ):
+        caller.bind(("127.0.0.1", 0))
+        rtp.bind(("127.0.0.1", 0))
+        caller.settimeout(5)
+        server = ("127.0.0.1", sip.port)
+        offer = sdp(rtp.getsockname()[1])
+        caller.sendto(sip_request("INVITE", sip.port, "hold", 1, offer), server)
+        tag = header_param(parse(await_status(caller, 200)).get("To"), "tag")
+        caller.sendto(sip_request("ACK", sip.port, "hold", 1, tag=tag), server)
+        assert _rtp_arrives(rtp, 1.0)  # silence packets every 20 ms
+        for cseq, (ours, theirs, sending) in enumerate(
+            [("sendonly", "recvonly", False), ("sendrecv", "sendrecv", True)], start=2
+        ):
+            reinvite = sip_request("INVITE", sip.port, "hold", cseq, offer + f"a={ours}\r\n", tag)
+            caller.sendto(reinvite, server)
+            answer = parse(await_status(caller, 200))
+            assert f"a={theirs}" in answer.body.decode()
+            caller.sendto(sip_request("ACK", sip.port, "hold", cseq, tag=tag), server)
+            assert _rtp_arrives(rtp, 0.5) == sending
+        caller.sendto(sip_request("BYE", sip.port, "hold", 9, tag=tag), server)
+        assert parse(await_status(caller, 200)).cseq == (9, "BYE")
