@@ -1,7 +1,7 @@
-"""A call whose LLM or TTS is down, through the agent's real WebSocket app and a live speech
-server: the agent apologizes and hangs up (LLM down), or hangs up at once (TTS down, so no
-apology can be spoken). The down service is a closed port, not a mock. The app runs in this
-process, so its Prometheus metrics and transcripts are read here."""
+"""A call whose LLM, ASR or TTS is down, through the agent's real WebSocket app and a live
+speech server: the agent apologizes and hangs up (LLM or ASR down), or hangs up at once (TTS
+down, so no apology can be spoken). The down service is a closed port, not a mock. The app
+runs in this process, so its Prometheus metrics and transcripts are read here."""
 
 import asyncio
 import json
@@ -29,10 +29,12 @@ def _sample(name: str, **labels: str) -> float:
     return REGISTRY.get_sample_value(name, labels) or 0.0
 
 
-def _settings(speech: SpeechServer, transcripts: Path, llm_up: bool, tts_up: bool) -> Settings:
+def _settings(
+    speech: SpeechServer, transcripts: Path, llm_up: bool, tts_up: bool, asr_up: bool = True
+) -> Settings:
     closed = f"127.0.0.1:{free_port()}"
     return load_settings(
-        asr={"server": speech.address, "model": "whisper-tiny.en"},
+        asr={"server": speech.address if asr_up else closed, "model": "whisper-tiny.en"},
         tts={"server": speech.address if tts_up else closed, "voice": "English-US.Male-Joe"},
         llm={"base_url": "http://" + (closed if not llm_up else "unused") + "/v1"},
         agent={"transcripts_file": transcripts, "metrics_port": 0},
@@ -112,3 +114,27 @@ def test_tts_down_the_call_ends_without_hanging(speech_server, tmp_path) -> None
     assert result["closed_after_s"] < 60
     assert _sample("switchboard_agent_calls_total", outcome="failed") == failed + 1
     assert _sample("switchboard_agent_active_calls") == 0
+
+
+async def _listen_until_hung_up(url: str) -> dict[str, object]:
+    start = time.monotonic()
+    async with PhoneLine(url) as line:
+        await asyncio.wait_for(line.closed.wait(), timeout=60)
+        closed_after_s = time.monotonic() - start
+        spoken = line.speech_since(0)
+    audio = np.concatenate([p.pcm for p in spoken]) if spoken else np.zeros(0, np.int16)
+    return {"closed_after_s": closed_after_s, "said": audio}
+
+
+def test_asr_down_the_agent_apologizes_and_hangs_up(speech_server, tmp_path) -> None:  # noqa: F811
+    apologized = _sample("switchboard_agent_calls_total", outcome="apologized")
+    settings = _settings(
+        speech_server, tmp_path / "t.jsonl", llm_up=True, tts_up=True, asr_up=False
+    )
+    with running_app(settings) as url:
+        result = asyncio.run(_listen_until_hung_up(url))
+    said = transcribe(result["said"], speech_server.address).lower()
+    assert "sorry" in said and "trouble" in said, said
+    assert result["closed_after_s"] < 60
+    assert _sample("switchboard_agent_calls_total", outcome="apologized") == apologized + 1
+    assert _sample("switchboard_agent_errors_total", service="stt", category="connectivity") > 0
