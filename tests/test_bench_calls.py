@@ -23,6 +23,7 @@ LEVEL_FIELDS = {
     "missed_turns",
     "response_latency_ms",
     "frame_lag_ms",
+    "caller_send_lag_ms",
     "rss_mb",
     "rss_growth_pct",
     "lost_transcripts",

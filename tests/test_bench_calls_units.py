@@ -110,6 +110,7 @@ def test_summary_counts_calls_turns_and_memory_growth() -> None:
         _record(1, [_turn(3000.0, cut_in=True)]),
         _record(2, [], error="ConnectionRefusedError: refused"),
     ]
+    records[0].send_lag_s = [0.001] * 99 + [0.5]  # one packet the caller sent 500 ms late
     lag = histogram_buckets(METRICS % (10, 20, 20, 20, 20))
     summary = summarize(3, records, {}, lag, [400.0, 450.0, 410.0], 12.34, soak=True)
     assert (summary["calls"], summary["completed"], summary["failed"]) == (3, 2, 1)
@@ -117,7 +118,9 @@ def test_summary_counts_calls_turns_and_memory_growth() -> None:
     assert summary["response_latency_ms"] == {"p50": 2000.0, "p99": 2980.0}
     assert summary["frame_lag_ms"]["p50"] == pytest.approx(10.0)
     assert summary["rss_mb"] == 450.0 and summary["rss_growth_pct"] == 2.5
+    assert summary["caller_send_lag_ms"]["p99"] == pytest.approx(6.0, abs=0.1)
     assert [c["call"] for c in summary["per_call"]] == [0, 1, 2]
+    assert "send_lag_s" not in summary["per_call"][0]  # per packet: too much for the JSON
 
 
 def test_summary_without_metrics_or_answers_says_none() -> None:

@@ -65,6 +65,7 @@ def summarize(
     turns = [t for r in records if not r.failed for t in r.turns]
     latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
     lag = lag_before is not None and lag_after is not None
+    sent_late = [s for r in records for s in r.send_lag_s]
     return {
         "concurrent": concurrent,
         "calls": len(records),
@@ -81,6 +82,8 @@ def summarize(
             "p50": _rounded(quantile_ms(lag_before, lag_after, 0.50)) if lag else None,
             "p99": _rounded(quantile_ms(lag_before, lag_after, 0.99)) if lag else None,
         },
+        # The callers' own lateness in sending audio: frame lag includes it (same machine).
+        "caller_send_lag_ms": {"p99": _rounded(percentile_ms(sent_late, 99))},
         **memory(rss_samples, soak),
         "lost_transcripts": lost_transcripts(records, heard),
         "duration_s": round(duration_s, 1),

@@ -16,6 +16,7 @@ FIGURES = (
     ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
     ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
     ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
+    ("caller send lag p99 (ms)", lambda r: r["caller_send_lag_ms"]["p99"]),
     ("agent RSS (MB)", lambda r: r["rss_mb"]),
     ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
     ("lost transcripts", lambda r: r["lost_transcripts"]),

@@ -41,13 +41,14 @@ class CallRecord:
     error: str | None = None  # why the call failed
     duration_s: float = 0.0
     turns: list[dict] = field(default_factory=list)  # each judged caller turn
+    send_lag_s: list[float] = field(default_factory=list, repr=False)  # per packet, see PhoneLine
 
     @property
     def failed(self) -> bool:
         return self.error is not None
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        return {k: v for k, v in asdict(self).items() if k != "send_lag_s"}
 
 
 def render_scenario(scenario: Scenario) -> list[RenderedUtterance]:
@@ -152,6 +153,7 @@ async def place_scenario_call(
         record.duration_s = round(time.monotonic() - dialled, 2)
         return record
     record.duration_s = round(time.monotonic() - dialled, 2)
+    record.send_lag_s = line.send_lag
     bursts = agent_bursts([p.at for p in line.packets if p.speech])
     record.turns = [_judged(t, judge_turn(t, bursts), dialled) for t in turns]
     return record

@@ -42,6 +42,9 @@ class PhoneLine:
     stream_sid: str = field(default_factory=lambda: f"MZ{uuid.uuid4().hex}")
     packets: list[AgentPacket] = field(default_factory=list)
     clears: list[float] = field(default_factory=list)  # when the agent flushed its audio
+    # How late each packet went out after its 20 ms slot (seconds): a busy caller's own lag,
+    # which the agent cannot tell from its own.
+    send_lag: list[float] = field(default_factory=list)
     closed: asyncio.Event = field(default_factory=asyncio.Event)
 
     async def __aenter__(self) -> "PhoneLine":
@@ -103,6 +106,7 @@ class PhoneLine:
                 "streamSid": self.stream_sid,
                 "media": {"payload": payload},
             }
+            self.send_lag.append(time.monotonic() - next_at)
             try:
                 await self._send(message)
             except websockets.ConnectionClosed:
