@@ -41,7 +41,7 @@ class SipCall:
         self,
         invite: SipMessage,
         dialog: Dialog,
-        send: Callable[[SipMessage], None],
+        send: Callable[[SipMessage], bool],
         open_leg: OpenLeg,
         handler: CallHandler,
         *,

@@ -20,7 +20,7 @@ class Dialog:
     """The identity of a call (Call-ID, tags, the peer's Contact) and our request CSeq."""
 
     def __init__(
-        self, invite: SipMessage, peer: Peer, local_host: str, send: Callable[[SipMessage], None]
+        self, invite: SipMessage, peer: Peer, local_host: str, send: Callable[[SipMessage], bool]
     ) -> None:
         self.call_id = invite.get("Call-ID")
         self.peer = peer

@@ -73,13 +73,13 @@ class SipServer:
     def active_calls(self) -> int:
         return sum(1 for call in self.calls.values() if call.state != "ended")
 
-    def _send(self, peer: Peer, message: SipMessage) -> None:
-        if not message.is_request and message.status >= 200:
+    def _send(self, peer: Peer, message: SipMessage) -> bool:
+        if not message.is_request and message.status >= 200 and _rfc3261(message.branch):
             key = (message.branch, message.cseq[1])
             self._answers[key] = message
             while len(self._answers) > REMEMBERED_ANSWERS:
                 self._answers.popitem(last=False)
-        self.transport.send(peer, message.to_bytes())
+        return self.transport.send(peer, message.to_bytes())
 
     def _receive(self, data: bytes, peer: Peer) -> None:
         log.debug("sip: from %s:%d: %r", peer.host, peer.port, data[:80])
@@ -107,11 +107,11 @@ class SipServer:
                 self._send(peer, response(message, 500))
 
     def _request(self, request: SipMessage, peer: Peer) -> None:
-        def send(message: SipMessage) -> None:
-            self._send(peer, message)
+        def send(message: SipMessage) -> bool:
+            return self._send(peer, message)
 
         method, call = request.method, self.calls.get(request.get("Call-ID"))
-        repeat = self._answers.get((request.branch, method))
+        repeat = self._answers.get((request.branch, method)) if _rfc3261(request.branch) else None
         if repeat is not None and method != "ACK":
             self.transport.send(peer, repeat.to_bytes())  # a retransmission
         elif method == "OPTIONS":
@@ -137,7 +137,7 @@ class SipServer:
         else:
             send(response(request, 405, headers=[("Allow", ALLOW)]))
 
-    def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], None]) -> None:
+    def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], bool]) -> None:
         refusal = self.admission.refusal(invite, peer.host)
         if refusal is not None:
             if refusal.status != 401:  # a challenge, not a refusal
@@ -164,3 +164,8 @@ class SipServer:
                 self.calls.pop(dialog.call_id)
 
         task.add_done_callback(_done)
+
+
+def _rfc3261(branch: str) -> bool:
+    """Only branches with RFC 3261's magic cookie identify a transaction on their own."""
+    return branch.startswith("z9hG4bK") and len(branch) > 7

@@ -59,17 +59,20 @@ class SipTransport:
         if "tcp" in transports:
             self._tcp = await asyncio.start_server(self._serve_stream, host, port)
 
-    def send(self, peer: Peer, data: bytes) -> None:
-        """Send `data` to `peer`; a peer whose TCP connection is gone is skipped (logged)."""
+    def send(self, peer: Peer, data: bytes) -> bool:
+        """Send `data` to `peer`; False when it cannot go (the listener or the peer's TCP
+        connection is closed)."""
         if peer.transport == "udp":
-            if self._udp is not None and not self._udp.is_closing():
-                self._udp.sendto(data, (peer.host, peer.port))
-            return
+            if self._udp is None or self._udp.is_closing():
+                return False
+            self._udp.sendto(data, (peer.host, peer.port))
+            return True
         writer = self._streams.get(peer)
         if writer is None or writer.is_closing():
             log.info("sip: no open connection to %s:%d; message not sent", peer.host, peer.port)
-            return
+            return False
         writer.write(data)
+        return True
 
     async def _serve_stream(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter):
         host, port = writer.get_extra_info("peername")[:2]
