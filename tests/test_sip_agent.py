@@ -2,9 +2,12 @@
 records the agent's spoken answer, which, transcribed, is about that order; a sipp caller who
 asks for a person is transferred with REFER to agent.sip_transfer_target."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
-from agent_fixture import Agent, start_agent
+from agent_fixture import REPO, Agent, start_agent
 from baresip_peer import baresip_call
 from sip_peers import rtp_packets, run_sipp, sipp_report, write_pcap
 from speech_server_fixture import free_port
@@ -63,3 +66,10 @@ def test_asking_for_a_person_transfers_with_refer(agent, tmp_path):
         "transfer", _sip_port(agent), tmp_path, keys={"pcap": str(pcap)}, timeout_s=90
     )
     assert result.returncode == 0, sipp_report(result, tmp_path) + agent.log()[-4000:]
+
+
+def test_sip_port_out_of_range_is_refused_before_anything_starts():
+    command = [sys.executable, "-m", "pipeline.cli", "serve", "--sip-port", "70000"]
+    result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert "--sip-port 70000 is not a port" in result.stderr
