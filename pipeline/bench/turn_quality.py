@@ -13,7 +13,6 @@ utterances, and short ones), model time, the counts, and how the seed claim fare
 
 import argparse
 import asyncio
-import math
 from pathlib import Path
 
 from pipeline.settings import Settings
@@ -119,7 +118,7 @@ def _print(results: dict, claim: dict) -> None:
                 [
                     f"{int(rate) // 1000}k {mode.replace('_', '+')}",
                     f"{s['pauses_cut']}/{s['pauses']}",
-                    _whole(100 * s["false_interruption_rate"]),
+                    _whole(s["false_interruption_rate"], 100),
                     _whole(latency["p50"]),
                     _whole(latency["p99"]),
                     _whole(short["p50"]),
@@ -132,13 +131,14 @@ def _print(results: dict, claim: dict) -> None:
     for key, c in claim.items():
         rate, _, stt = key.partition("_")
         when = " (transcript by the p99 wait)" if stt else ""
-        fewer, sooner = c["false_interruptions_fewer_by"], c["short_p50_sooner_by_ms"]
+        fewer = _whole(c["false_interruptions_fewer_by"], 100)
+        sooner = _whole(c["short_p50_sooner_by_ms"])
         verdict = "holds" if c["holds"] else "does not hold"
         print(
-            f"{rate} Hz{when}: Smart Turn cuts {fewer:.0%} fewer pauses than VAD-only, "
-            f"ends short answers {sooner:.0f} ms sooner (p50): the seed claim {verdict}"
+            f"{rate} Hz{when}: Smart Turn cuts {fewer} % fewer pauses than VAD-only, "
+            f"ends short answers {sooner} ms sooner (p50): the seed claim {verdict}"
         )
 
 
-def _whole(value: float) -> str:
-    return "n/a" if math.isnan(value) else f"{value:.0f}"
+def _whole(value: float | None, scale: float = 1) -> str:
+    return "n/a" if value is None else f"{value * scale:.0f}"

@@ -104,14 +104,19 @@ def seed_claim(results: dict) -> dict:
             if f"smart{suffix}" not in modes:
                 continue
             smart, vad = modes[f"smart{suffix}"], modes[f"vad{suffix}"]
-            rate_vad = vad["false_interruption_rate"]
-            reduction = (
-                1 - smart["false_interruption_rate"] / rate_vad if rate_vad else float("nan")
+            rate_smart, rate_vad = smart["false_interruption_rate"], vad["false_interruption_rate"]
+            reduction = 1 - rate_smart / rate_vad if rate_vad else None  # None: nothing to compare
+            short_smart, short_vad = (
+                smart["short_latency_ms"]["p50"],
+                vad["short_latency_ms"]["p50"],
             )
-            sooner = vad["short_latency_ms"]["p50"] - smart["short_latency_ms"]["p50"]
+            sooner = short_vad - short_smart if None not in (short_smart, short_vad) else None
             claim[f"{rate}{suffix}"] = {
                 "false_interruptions_fewer_by": reduction,
                 "short_p50_sooner_by_ms": sooner,
-                "holds": bool(reduction >= 0.3 and sooner > 0),
+                "holds": reduction is not None
+                and sooner is not None
+                and reduction >= 0.3
+                and sooner > 0,
             }
     return claim

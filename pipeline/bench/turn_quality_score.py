@@ -62,7 +62,10 @@ def score(case: Case, replay: Replay, spans: list[tuple[float, float]]) -> CaseS
     return CaseScore(pauses, early, latency, audio_latency, final_by)
 
 
-def _percentiles(seconds: list[float]) -> dict[str, float | int]:
+def _percentiles(seconds: list[float]) -> dict[str, float | int | None]:
+    """p50 and p99 in ms (None when there is nothing to rank: JSON has no NaN) and the count."""
+    if not seconds:
+        return {"p50": None, "p99": None, "n": 0}
     return {"p50": percentile_ms(seconds, 50), "p99": percentile_ms(seconds, 99), "n": len(seconds)}
 
 
@@ -79,7 +82,7 @@ def summarize(results: list[tuple[Case, CaseScore, Replay]]) -> dict:
         "utterances": len(results),
         "pauses": len(pauses),
         "pauses_cut": cut,
-        "false_interruption_rate": cut / len(pauses) if pauses else float("nan"),
+        "false_interruption_rate": cut / len(pauses) if pauses else None,
         "cuts_inside_first_fragment": sum(s.early_cuts for _, s, _ in results),
         "missed": sum(s.latency_s is None for _, s, _ in results),
         "latency_ms": _percentiles(latencies),
