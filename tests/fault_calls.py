@@ -8,6 +8,8 @@ stalling it. `wait_ready` waits for /readyz.
 
 import asyncio
 import contextlib
+import functools
+import threading
 import time
 from collections.abc import Awaitable
 from typing import TypeVar
@@ -47,10 +49,24 @@ async def open_calls(stack: contextlib.AsyncExitStack, agent: Agent, n: int) -> 
     return lines
 
 
+_SYNTHESIS = threading.Lock()
+
+
+def _question() -> np.ndarray:
+    with _SYNTHESIS:
+        return _synthesized(QUESTION)
+
+
+_synthesized = functools.cache(synthesize)
+
+
 async def ask(line: PhoneLine, wait_end: bool = True) -> dict[str, object]:
     """The caller asks QUESTION; returns the agent's reply audio and whether the call ended.
-    With `wait_end`, an answered call is watched for END_S more to see whether it ends."""
-    asked = await until_closed_or(line, line.say(synthesize(QUESTION)), timeout_s=60)
+    With `wait_end`, an answered call is watched for END_S more to see whether it ends.
+    (Piper runs in a thread, once: a synthesis in the event loop would stall every line's
+    20 ms packets, and the agent would see late audio that is the caller's fault.)"""
+    question = await asyncio.to_thread(_question)
+    asked = await until_closed_or(line, line.say(question), timeout_s=60)
     reply: list = []
     if asked is not None:
         reply = await line.wait_agent_turn(asked[1], quiet_s=1.0, timeout_s=ANSWER_S)
