@@ -146,11 +146,22 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
     assert len(result["utterances"]) == 2 * 4 * 3  # rates x modes x utterances
 
 
-def test_unknown_scenario_is_named() -> None:
-    command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-quality"]
-    done = subprocess.run(command + ["--scenario", "nope"], capture_output=True, text=True)
-    assert done.returncode != 0
-    assert "no scenario 'nope'" in done.stderr and "short-answers" in done.stderr
+@pytest.mark.parametrize(
+    ("args", "named"),
+    [
+        (["--scenario", "nope"], "no scenario 'nope'"),
+        (["--sweep-ms", "300,soon"], "--sweep-ms takes pause lengths"),
+        (["--scenario", "BAD_FILE"], "seed: Input should be a valid integer"),
+    ],
+)
+def test_bad_arguments_are_named(tmp_path: Path, args: list[str], named: str) -> None:
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: bad\nseed: soon\nanswer_within_s: 5\nsteps: [{silence_ms: 10}]\n")
+    args = [str(bad) if a == "BAD_FILE" else a for a in args]
+    command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-quality", *args]
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert named in done.stderr and "Traceback" not in done.stderr
 
 
 def test_transcript_wait_delays_the_end_and_lets_resumed_speech_cancel_it() -> None:

@@ -13,7 +13,7 @@ utterances, and short ones), model time, the counts, and how the seed claim fare
 
 import argparse
 import asyncio
-from pathlib import Path
+import sys
 
 from pipeline.settings import Settings
 
@@ -45,19 +45,22 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def load_scenarios(names: list[str] | None) -> list:
-    """Shipped scenarios by name, or YAML files by path; all shipped ones when None."""
+    """Shipped scenarios by name, or YAML files by path; all shipped ones when None.
+    ValueError or ScenarioError name what is wrong."""
+    from pipeline.bench.calls import scenario_path
     from pipeline.bench.scenario import load_scenario, shipped_scenarios
 
-    shipped = shipped_scenarios()
-    paths = []
-    for name in names or list(shipped):
-        if name in shipped:
-            paths.append(shipped[name])
-        elif Path(name).is_file():
-            paths.append(Path(name))
-        else:
-            raise SystemExit(f"no scenario {name!r}: not a file, nor one of {sorted(shipped)}")
-    return [load_scenario(path) for path in paths]
+    return [load_scenario(scenario_path(name)) for name in names or list(shipped_scenarios())]
+
+
+def _sweep(text: str) -> list[int]:
+    try:
+        sweep = [int(ms) for ms in text.split(",") if ms.strip()]
+    except ValueError:
+        sweep = [-1]
+    if any(ms <= 0 for ms in sweep):
+        raise ValueError(f"--sweep-ms takes pause lengths in ms, e.g. 300,1000; got {text!r}")
+    return sweep
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
@@ -65,13 +68,18 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from rich.console import Console
 
     from pipeline.bench.report import machine, write_json
+    from pipeline.bench.scenario import ScenarioError
     from pipeline.bench.turn_load import _quiet_pipecat_logs
     from pipeline.bench.turn_quality_run import build_cases, measure, seed_claim
     from pipeline.bench.turn_replay import VAD_ONLY_TIMEOUT_S
 
     _quiet_pipecat_logs()
-    sweep = [int(ms) for ms in args.sweep_ms.split(",") if ms.strip()]
-    scenarios = load_scenarios(args.scenario)
+    try:
+        sweep = _sweep(args.sweep_ms)
+        scenarios = load_scenarios(args.scenario)
+    except (ValueError, ScenarioError) as exc:
+        print(f"switchboard bench turn-quality: {exc}", file=sys.stderr)
+        return 2
     cases = build_cases(scenarios, sweep)
     with Console().status("rendering and replaying...") as status:
         measured = asyncio.run(measure(cases, settings, args.stt_p99_s, status.update))
