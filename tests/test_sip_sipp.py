@@ -77,14 +77,16 @@ def test_options_keepalive_is_answered(sip, tmp_path):
     _sipp("options", sip.port, tmp_path)
 
 
-@pytest.mark.parametrize("transport", ["u1", "t1"])
+@pytest.mark.parametrize(
+    ("scenario", "transport"), [("call", "u1"), ("call", "t1"), ("delayed_offer", "u1")]
+)
 def test_call_with_speech_and_dtmf_then_caller_hangs_up(
-    sip, echo, question_pcm, tmp_path, transport
+    sip, echo, question_pcm, tmp_path, scenario, transport
 ):
     pcap = write_pcap(tmp_path / "q.pcap", rtp_packets(question_pcm, dtmf="12"))
     hold_ms = int(len(question_pcm) / 8 + 1500)
     keys = {"pcap": str(pcap)}
-    _sipp("call", sip.port, tmp_path, keys=keys, pause_ms=hold_ms, transport=transport)
+    _sipp(scenario, sip.port, tmp_path, keys=keys, pause_ms=hold_ms, transport=transport)
     _wait_idle(sip)
     (record,) = echo.calls.values()
     assert record.digits == "12"

@@ -10,22 +10,16 @@ call. Anything that goes wrong stays inside this call.
 import asyncio
 import contextlib
 import logging
-import random
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipeline.agent.metrics import CALLS
-from pipeline.telephony.sdp import (
-    SdpError,
-    answer_direction,
-    build_answer,
-    choose_codec,
-    parse_offer,
-)
+from pipeline.telephony.sdp import SdpError
 from pipeline.telephony.sip.dialog import Dialog
 from pipeline.telephony.sip.handler import CallHandler, CallInfo
 from pipeline.telephony.sip.message import SipMessage
 from pipeline.telephony.sip.responses import ALLOW, response
+from pipeline.telephony.sip.session import SdpSession
 from pipeline.telephony.sip.timers import retransmit
 from pipeline.telephony.sip.transfer import Transfer
 
@@ -58,8 +52,7 @@ class SipCall:
         self._cancelled = asyncio.Event()
         self._acked = asyncio.Event()
         self.transfer = Transfer(dialog)
-        self._session = random.randrange(1, 2**31)
-        self._offer: Any = None
+        self.sdp = SdpSession(advertise)
         self._ack_wait: asyncio.Task | None = None
 
     def _answer(self, status: int, **kwargs: Any) -> None:
@@ -69,12 +62,11 @@ class SipCall:
         self.final = response(self.invite, status, to_tag=self.dialog.local_tag, **kwargs)
         self.send(self.final)
 
-    def _sdp_answer(self, request: SipMessage, direction: str) -> SipMessage:
-        body = build_answer(
-            self._offer, self._codec, self.advertise, self.leg.local_port, self._session, direction
-        ).encode()
+    def _ok(self, request: SipMessage) -> SipMessage:
+        """200 with our SDP (the answer, or our offer when the INVITE had none)."""
         headers = [("Contact", self.dialog.contact), ("Allow", ALLOW)]
         headers.append(("Content-Type", "application/sdp"))
+        body = self.sdp.body(self.leg.local_port)
         return response(request, 200, to_tag=self.dialog.local_tag, headers=headers, body=body)
 
     async def run(self) -> None:
@@ -97,13 +89,9 @@ class SipCall:
 
     async def _set_up(self) -> bool:
         try:
-            self._offer = parse_offer(self.invite.body.decode("utf-8", "replace"))
+            self.sdp.take(self.invite.body)
         except SdpError as exc:
             self._answer(488, headers=[("Warning", f'399 switchboard "{exc}"')])
-            return False
-        self._codec = choose_codec(self._offer)
-        if self._codec is None:
-            self._answer(488, headers=[("Warning", '305 switchboard "need PCMU or PCMA"')])
             return False
         try:
             self.leg = await self.open_leg()
@@ -117,12 +105,10 @@ class SipCall:
         if self._cancelled.is_set():
             self._answer(487)
             return False
-        offer = self._offer
-        direction = answer_direction(offer.direction)
-        self.final = self._sdp_answer(self.invite, direction)
+        self.final = self._ok(self.invite)
         self.state = "confirmed"
-        self.leg.start((offer.address, offer.port), self._codec, offer.dtmf_payload_type)
-        self.leg.set_remote((offer.address, offer.port), direction)
+        if not self.sdp.awaiting_answer:  # else the ACK brings the caller's answer
+            self.sdp.apply(self.leg, start=True)
         reliable = self.dialog.peer.transport == "tcp"
         self._ack_wait = asyncio.create_task(self._await_ack(reliable))
         return True
@@ -139,7 +125,7 @@ class SipCall:
         info = CallInfo(
             self.dialog.call_id, self.dialog.remote, self.invite.uri, f"{peer.host}:{peer.port}"
         )
-        log.info("call %s: answered (%s)", info.call_id, self._codec.name)
+        log.info("call %s: answered (%s)", info.call_id, self.sdp.codec.name)
         outcome = await self.handler(self.leg, info)
         if self.state != "confirmed":
             return  # the caller hung up
@@ -156,7 +142,16 @@ class SipCall:
     def on_cancel(self) -> None:
         self._cancelled.set()
 
-    def on_ack(self) -> None:
+    def on_ack(self, request: SipMessage) -> None:
+        if self.sdp.awaiting_answer and self.leg is not None and not self._acked.is_set():
+            try:  # the answer to the offer in our 200
+                if not request.body.strip():
+                    raise SdpError("the ACK carries no SDP answer")
+                self.sdp.take(request.body)
+                self.sdp.apply(self.leg, start=True)
+            except SdpError as exc:
+                log.warning("call %s: %s; hanging up", self.dialog.call_id, exc)
+                asyncio.create_task(self.leg.close())
         self._acked.set()
 
     def on_bye(self, request: SipMessage) -> None:
@@ -174,19 +169,17 @@ class SipCall:
 
     def on_reinvite(self, request: SipMessage) -> None:
         """A new offer in the dialog (hold, resume, a new address): update the leg."""
-        if self.state != "confirmed":
+        if self.state != "confirmed" or self.sdp.awaiting_answer:
             self.send(response(request, 491))  # the first offer is still being answered
             return
-        if not request.body:  # no offer: ours again, unchanged
-            self.send(self._sdp_answer(request, answer_direction(self._offer.direction)))
+        if not request.body.strip():  # no offer: ours again, unchanged
+            self.send(self._ok(request))
             return
         try:
-            offer = parse_offer(request.body.decode("utf-8", "replace"))
+            self.sdp.take(request.body)
         except SdpError as exc:
             self.send(response(request, 488, headers=[("Warning", f'399 switchboard "{exc}"')]))
             return
-        self._offer = offer
-        direction = answer_direction(offer.direction)
-        self.leg.set_remote((offer.address, offer.port), direction)
-        self.send(self._sdp_answer(request, direction))
-        log.info("call %s: re-INVITE, caller is %s", self.dialog.call_id, offer.direction)
+        self.sdp.apply(self.leg, start=False)
+        self.send(self._ok(request))
+        log.info("call %s: re-INVITE, we are now %s", self.dialog.call_id, self.sdp.direction)

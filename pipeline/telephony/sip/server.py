@@ -118,7 +118,7 @@ class SipServer:
             send(response(request, 200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")]))
         elif method == "ACK":
             if call is not None:
-                call.on_ack()
+                call.on_ack(request)
         elif method == "CANCEL":
             send(response(request, 200 if call else 481))
             if call is not None:
