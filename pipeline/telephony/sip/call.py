@@ -2,9 +2,10 @@
 
 In: an INVITE the server has admitted (allowed peer, authenticated, under capacity), then the
 requests of its dialog (ACK, CANCEL, BYE, re-INVITE, NOTIFY). Out: 180 and 200 with our SDP
-answer (488 for an offer we cannot take, 503 with no free RTP port, 487 when cancelled while
-ringing), the media leg handed to the `CallHandler`, and BYE or REFER when the bot ends the
-call. Anything that goes wrong stays inside this call.
+(`session.py`: the answer, or our offer when the INVITE had none), or 488 for SDP we cannot
+take, 503 with no free RTP port, 487 when cancelled while ringing; the media leg handed to
+the `CallHandler`; BYE or REFER when the bot ends the call. Anything that goes wrong stays
+inside this call.
 """
 
 import asyncio
