@@ -15,7 +15,8 @@ What decides the end of a turn in a live pipeline (Pipecat 1.14's LLMUserAggrega
 - vad (`SpeechTimeoutUserTurnStopStrategy`, what agent.turn_mode=vad runs, with Pipecat's
   default `user_speech_timeout`): the turn ends that long after a VAD stop unless VAD hears
   speech again first.
-Both strategies then also wait for the STT transcript: the same wait in both modes, left out.
+Both strategies then also wait for the STT transcript (wait_for_transcript=True): that wait is
+left out here and put on afterwards by pipeline.bench.transcript_wait.
 Nothing here reads the wall clock except to time the model; BaseSmartTurn's buffer timestamps
 (time.monotonic) are read from the audio clock while a replay runs.
 """
