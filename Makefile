@@ -22,12 +22,14 @@ lint: venv
 	$(BIN)/ruff check .
 
 # Real peers the tests call through: the SIP tests' sipp (Debian: sip-tester) and baresip,
-# and the browser test's headless Chromium.
+# and the browser test's headless Chromium. baresip-core: baresip without a desktop stack.
 PEERS := sipp baresip chromium
 peers:
 	@for p in $(PEERS); do command -v $$p >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q sip-tester baresip chromium; fi
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
+	    sip-tester baresip-core && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
 
 # pytest exits 5 when it collects nothing: treat that as a failure, not a pass.
 test: venv lint peers
