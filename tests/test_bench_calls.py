@@ -27,6 +27,7 @@ LEVEL_FIELDS = {
     "rss_mb",
     "rss_growth_pct",
     "lost_transcripts",
+    "premature_turn_ends",
     "per_call",
 }
 
@@ -68,6 +69,8 @@ def assert_sane_level(level: dict, calls: int) -> None:
     assert level["lost_transcripts"] in (0, None), level["per_call"]
     for call in level["per_call"]:
         assert call["error"] is None and call["ended_by"] == "caller"
+        assert call["agent_talk_s"], call  # the greeting at least
+        assert all(0 < start <= end for start, end in call["agent_talk_s"]), call
         for turn in call["turns"]:
             assert 0 < turn["first_word_s"] < turn["last_word_s"]
 
@@ -85,6 +88,7 @@ def test_two_calls_against_its_own_agent(tmp_path, scenario) -> None:
         assert_sane_level(level, calls)
         assert level["rss_growth_pct"] is None  # only a soak measures growth
         assert level["lost_transcripts"] == 0  # its own agent writes transcripts
+        assert 0 <= level["premature_turn_ends"] <= level["turns"]
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "false interruptions" in run.stdout and "response p99 (ms)" in run.stdout
 

@@ -3,13 +3,15 @@ turns and latency from timelines; frame-lag percentiles from Prometheus buckets;
 
 import json
 import math
+from datetime import UTC, datetime
 
 import pytest
 
 from pipeline.bench.agent_probe import histogram_buckets, quantile_ms
+from pipeline.bench.agent_transcripts import caller_turn_ends, lost_transcripts, premature_turn_ends
 from pipeline.bench.call_timeline import CallerTurn, agent_bursts, judge_turn
 from pipeline.bench.calls import scenario_path
-from pipeline.bench.calls_summary import caller_lines, lost_transcripts, summarize
+from pipeline.bench.calls_summary import summarize
 from pipeline.bench.scripted_call import CallRecord
 
 
@@ -141,24 +143,43 @@ def test_scenarios_are_found_by_name_or_file_and_unknown_ones_named(tmp_path) ->
         scenario_path("nope")
 
 
-def test_answered_turns_without_a_caller_transcript_are_lost(tmp_path) -> None:
+DIALLED = 1_800_000_000.0  # epoch seconds a test call was dialled
+
+
+def _line(call: str, role: str, ended_s: float) -> str:
+    """A transcript line the agent wrote `ended_s` after DIALLED."""
+    ended = datetime.fromtimestamp(DIALLED + ended_s, UTC).isoformat(timespec="milliseconds")
+    return json.dumps({"call_id": call, "role": role, "text": "...", "ended_at": ended}) + "\n"
+
+
+def _spoken(first: float, last: float, latency_ms: float | None) -> dict:
+    return _turn(latency_ms) | {"first_word_s": first, "last_word_s": last}
+
+
+def test_turn_ends_from_the_transcripts_find_lost_and_premature_ones(tmp_path) -> None:
     transcripts = tmp_path / "transcripts.jsonl"
-    lines = [
-        {"call_id": "MZ0", "role": "agent", "text": "Hello"},
-        {"call_id": "MZ0", "role": "caller", "text": "I need to cancel"},
-        {"call_id": "MZ0", "role": "caller", "text": "actually, wait"},  # a cut-in splits it
-        {"call_id": "MZ1", "role": "caller", "text": "yes"},
-    ]
-    transcripts.write_text("".join(json.dumps(line) + "\n" for line in lines))
-    heard = caller_lines(transcripts)
-    assert heard == {"MZ0": 2, "MZ1": 1}
+    transcripts.write_text(
+        _line("MZ0", "agent", 3.0)  # the greeting
+        + _line("MZ0", "caller", 7.2)  # ended in the 1.5 s pause of "I need to cancel ..."
+        + _line("MZ0", "caller", 10.4)  # and again after the last word
+        + _line("MZ1", "caller", 6.5)
+    )
+    ends = caller_turn_ends(transcripts)
+    assert {call: [round(t - DIALLED, 3) for t in ts] for call, ts in ends.items()} == {
+        "MZ0": [7.2, 10.4],
+        "MZ1": [6.5],
+    }
     records = [
-        _record(0, [_turn(900.0)]),  # one answered turn, two caller lines: nothing lost
-        _record(1, [_turn(800.0), _turn(700.0), _turn(None)]),  # two answered, one line
-        _record(2, [_turn(600.0)]),  # answered, never transcribed
-        _record(3, [_turn(500.0)], error="ConnectionResetError"),  # failed: counted there
+        _record(0, [_spoken(5.0, 10.0, 900.0)]),  # split by the agent: premature, not lost
+        _record(1, [_spoken(4.0, 6.0, 800.0), _spoken(12.0, 13.0, 700.0)]),  # one line short
+        _record(2, [_spoken(4.0, 5.0, 600.0)]),  # answered, never transcribed
+        _record(3, [_spoken(4.0, 5.0, 500.0)], error="ConnectionResetError"),  # failed
     ]
-    assert lost_transcripts(records, heard) == 2
-    assert lost_transcripts(records, None) is None  # an agent whose transcripts we cannot read
-    assert caller_lines(tmp_path / "none-yet.jsonl") == {}
-    assert caller_lines(None) is None
+    for record in records:
+        record.dialled_at = DIALLED
+    assert lost_transcripts(records, ends) == 2
+    assert premature_turn_ends(records, ends) == 1
+    assert lost_transcripts(records, None) is None  # an agent whose transcripts are unknown
+    assert premature_turn_ends(records, None) is None
+    assert caller_turn_ends(tmp_path / "none-yet.jsonl") == {}
+    assert caller_turn_ends(None) is None

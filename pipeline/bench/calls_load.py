@@ -13,8 +13,9 @@ import logging
 import time
 
 from pipeline.bench.agent_probe import Buckets, read_buckets, tree_rss_mb
+from pipeline.bench.agent_transcripts import caller_turn_ends
 from pipeline.bench.agent_under_test import AgentUnderTest
-from pipeline.bench.calls_summary import caller_lines, summarize
+from pipeline.bench.calls_summary import summarize
 from pipeline.bench.scenario import RenderedUtterance, Scenario
 from pipeline.bench.scripted_call import CallRecord, place_scenario_call, render_scenario
 
@@ -78,9 +79,9 @@ async def run_level(
     elapsed = time.monotonic() - started
     after = _lag_buckets(agent)
     records = sorted((r for rs in per_caller for r in rs), key=lambda r: r.call)
-    memory, heard = _window(rss, first_ends, until), caller_lines(agent.transcripts)
+    memory, turn_ends = _window(rss, first_ends, until), caller_turn_ends(agent.transcripts)
     return summarize(
-        calls, records, before, after, memory, elapsed, soak=until is not None, heard=heard
+        calls, records, before, after, memory, elapsed, soak=until is not None, turn_ends=turn_ends
     )
 
 

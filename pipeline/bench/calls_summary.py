@@ -4,14 +4,12 @@ In: the CallRecords of the calls placed (pipeline/bench/scripted_call.py), the f
 buckets read before and after, the agent's memory samples and, when known, its transcripts.
 Out: the JSON fields of one level: calls, completed, failed, false_interruptions,
 missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb, a soak's
-memory growth, lost_transcripts, and every call.
+memory growth, lost_transcripts, premature_turn_ends, and every call (its judged turns
+and when the agent talked).
 """
 
-import json
-from collections import Counter
-from pathlib import Path
-
 from pipeline.bench.agent_probe import Buckets, quantile_ms
+from pipeline.bench.agent_transcripts import TurnEnds, lost_transcripts, premature_turn_ends
 from pipeline.bench.report import percentile_ms
 from pipeline.bench.scripted_call import CallRecord
 
@@ -33,25 +31,6 @@ def memory(rss_samples: list[float], growth: bool) -> dict:
     }
 
 
-def caller_lines(transcripts: Path | None) -> Counter[str] | None:
-    """Caller turns the agent transcribed, per call id, from its transcripts JSON lines."""
-    if transcripts is None:
-        return None
-    if not transcripts.exists():
-        return Counter()
-    lines = (json.loads(line) for line in transcripts.read_text().splitlines() if line.strip())
-    return Counter(line["call_id"] for line in lines if line.get("role") == "caller")
-
-
-def lost_transcripts(records: list[CallRecord], heard: Counter[str] | None) -> int | None:
-    """Caller turns the agent answered but never wrote down: per completed call, answered
-    turns beyond its caller transcript lines (each answered turn is at least one line)."""
-    if heard is None:
-        return None
-    answered = {r.call_id: sum(not t["missed"] for t in r.turns) for r in records if not r.failed}
-    return sum(max(0, n - heard.get(call_id, 0)) for call_id, n in answered.items())
-
-
 def summarize(
     concurrent: int,
     records: list[CallRecord],
@@ -60,7 +39,7 @@ def summarize(
     rss_samples: list[float],
     duration_s: float,
     soak: bool = False,
-    heard: Counter[str] | None = None,
+    turn_ends: TurnEnds | None = None,
 ) -> dict:
     turns = [t for r in records if not r.failed for t in r.turns]
     latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
@@ -85,7 +64,8 @@ def summarize(
         # The callers' own lateness in sending audio: frame lag includes it (same machine).
         "caller_send_lag_ms": {"p99": _rounded(percentile_ms(sent_late, 99))},
         **memory(rss_samples, soak),
-        "lost_transcripts": lost_transcripts(records, heard),
+        "lost_transcripts": lost_transcripts(records, turn_ends),
+        "premature_turn_ends": premature_turn_ends(records, turn_ends),
         "duration_s": round(duration_s, 1),
         "per_call": [r.as_dict() for r in records],
     }

@@ -13,6 +13,7 @@ FIGURES = (
     ("caller turns", lambda r: r["turns"]),
     ("false interruptions", lambda r: r["false_interruptions"]),
     ("missed turns", lambda r: r["missed_turns"]),
+    ("premature turn ends", lambda r: r["premature_turn_ends"]),
     ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
     ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
     ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),

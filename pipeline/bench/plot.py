@@ -48,6 +48,7 @@ def plot_calls(runs: list[dict], path: str | Path) -> None:
         turns.plot(calls, share, marker="o", label=label)
     turns.set_ylabel("share of caller turns")
     for ax in (latency, turns):
+        ax.set_xticks(calls)
         ax.set_xlabel("concurrent calls")
         ax.grid(True, alpha=0.3)
         ax.legend()

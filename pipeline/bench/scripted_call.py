@@ -37,10 +37,12 @@ class CallRecord:
     call: int
     scenario: str
     call_id: str = ""  # the media stream's streamSid, as the agent's logs and transcripts name it
+    dialled_at: float = 0.0  # wall-clock (epoch) seconds; the turn times count from here
     ended_by: str = ""  # "caller" (script done or hang-up), "agent" (it closed the line)
     error: str | None = None  # why the call failed
     duration_s: float = 0.0
     turns: list[dict] = field(default_factory=list)  # each judged caller turn
+    agent_talk_s: list[tuple[float, float]] = field(default_factory=list)  # bursts, from dial
     send_lag_s: list[float] = field(default_factory=list, repr=False)  # per packet, see PhoneLine
 
     @property
@@ -141,7 +143,7 @@ async def place_scenario_call(
     """Place one call; never raises for the call's own failures (they go in `error`)."""
     record = CallRecord(call=call, scenario=scenario.name)
     audio = audio if audio is not None else render_scenario(scenario)
-    dialled = time.monotonic()
+    dialled, record.dialled_at = time.monotonic(), time.time()
     try:
         line = PhoneLine(url)
         record.call_id = line.stream_sid
@@ -156,4 +158,5 @@ async def place_scenario_call(
     record.send_lag_s = line.send_lag
     bursts = agent_bursts([p.at for p in line.packets if p.speech])
     record.turns = [_judged(t, judge_turn(t, bursts), dialled) for t in turns]
+    record.agent_talk_s = [(round(a - dialled, 3), round(b - dialled, 3)) for a, b in bursts]
     return record
