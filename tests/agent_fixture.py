@@ -42,8 +42,11 @@ class Agent:
     def child(self, name: str) -> psutil.Process:
         """The running child whose command line is `switchboard <name> ...`."""
         for child in psutil.Process(self.process.pid).children():
-            if name in child.cmdline():
-                return child
+            try:
+                if name in child.cmdline():
+                    return child
+            except psutil.NoSuchProcess:  # zombies too: a killed child not reaped yet
+                continue
         raise LookupError(f"no {name} child; log:\n{self.log()[-3000:]}")
 
     def get(self, path: str, timeout: float = 5.0) -> int:

@@ -53,6 +53,7 @@ def started_agent(
         "SWITCHBOARD_AGENT__WEBSOCKET_PORT": str(ports["websocket"]),
         "SWITCHBOARD_AGENT__HEALTH_PORT": str(ports["health"]),
         "SWITCHBOARD_AGENT__METRICS_PORT": str(ports["metrics"]),
+        "SWITCHBOARD_AGENT__AUDIOSOCKET_PORT": "0",  # callers come over the WebSocket only
         "SWITCHBOARD_SPEECH_SERVER__PORT": str(ports["speech"]),
         "SWITCHBOARD_LLM_SERVER__PORT": str(ports["llm"]),
         "SWITCHBOARD_AGENT__TRANSCRIPTS_FILE": str(log_dir / "transcripts.jsonl"),

@@ -61,7 +61,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         healthy=lambda: _ready(health),
         hint="switchboard serve --cpu",
         log_path=log_dir / "agent.log",
-        env={"SWITCHBOARD_AGENT__METRICS_PORT": "0"},  # a local demo needs no Prometheus port
+        # The demo calls over the WebSocket: no Prometheus or AudioSocket port to collide on.
+        env={"SWITCHBOARD_AGENT__METRICS_PORT": "0", "SWITCHBOARD_AGENT__AUDIOSOCKET_PORT": "0"},
     )
     supervisor = Supervisor([child], restart=False)
     try:
