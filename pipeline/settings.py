@@ -120,6 +120,7 @@ class AgentSettings(_Section):
     sip_port: int = Field(0, ge=0, le=65535)  # SIP trunk (`serve --sip-port`); 0: off
     rtp_port_min: int = Field(10000, ge=1, le=65535)
     rtp_port_max: int = Field(10063, ge=1, le=65535)
+    rtp_timeout_s: float = Field(60.0, ge=0)  # no RTP that long, not on hold: hang up; 0: never
     audiosocket_port: int = Field(9092, ge=0, le=65535)  # Asterisk AudioSocket; 0: off
     advertise_address: str = ""
     # SIP trunk (`serve --sip-port`): listeners, who may call, how many at once, what a bot

@@ -4,10 +4,12 @@ In: RTP datagrams from the negotiated remote address (all others are dropped and
 and the agent's 8 kHz PCM via `write`. Out: `read()` gives the caller's audio in sequence
 order (a small jitter buffer; a lost packet becomes silence), one `Dtmf` per key press, and
 None once closed; a 20 ms pacer sends the agent's audio, or silence when it has none, with
-sequence numbers and timestamps running on across silence and hold.
+sequence numbers and timestamps running on across silence and hold. With a silence timeout,
+a caller who sends nothing for that long while not on hold is gone: `read()` gives None.
 """
 
 import asyncio
+import contextlib
 import ipaddress
 import logging
 import random
@@ -51,8 +53,11 @@ class _Receiver(asyncio.DatagramProtocol):
 class RtpLeg:
     """See the module docstring; `open` it, then `start` it once the SDP is negotiated."""
 
-    def __init__(self, transport: asyncio.DatagramTransport, local_port: int) -> None:
+    def __init__(
+        self, transport: asyncio.DatagramTransport, local_port: int, silence_timeout_s: float = 0
+    ) -> None:
         self.local_port = local_port
+        self.timed_out = False  # ended because the caller sent no RTP for silence_timeout_s
         self.dropped: Counter[str] = Counter()  # why packets were dropped: foreign, malformed...
         self._transport = transport
         self._remote: tuple[str, int] | None = None
@@ -64,6 +69,9 @@ class RtpLeg:
         self._jitter = JitterBuffer()
         self._dtmf = DtmfEvents()
         self._drain_timer: asyncio.TimerHandle | None = None
+        self._timeout_s = silence_timeout_s
+        self._watchdog: asyncio.TimerHandle | None = None
+        self._last_heard = 0.0
         self._pacer = Pacer(self._send_packet)
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
@@ -72,8 +80,11 @@ class RtpLeg:
         self._closed = False
 
     @classmethod
-    async def open(cls, host: str, port_min: int, port_max: int) -> "RtpLeg":
-        """Bind the first free even UDP port in [port_min, port_max] on `host`."""
+    async def open(
+        cls, host: str, port_min: int, port_max: int, silence_timeout_s: float = 0
+    ) -> "RtpLeg":
+        """Bind the first free even UDP port in [port_min, port_max] on `host`; a positive
+        `silence_timeout_s` ends the leg when the caller sends nothing that long (not on hold)."""
         loop = asyncio.get_running_loop()
         for port in range(port_min + port_min % 2, port_max + 1, 2):
             try:
@@ -82,7 +93,7 @@ class RtpLeg:
                 )
             except OSError:
                 continue
-            leg = cls(transport, port)
+            leg = cls(transport, port, silence_timeout_s)
             receiver.leg = leg
             return leg
         raise NoRtpPort(f"no free even UDP port for RTP in {port_min}-{port_max} on {host}")
@@ -96,6 +107,8 @@ class RtpLeg:
         self.set_remote(remote, self._direction)
         if not self._closed:
             self._pacer.start()
+            if self._timeout_s > 0:
+                self._watch()
 
     def set_remote(self, remote: tuple[str, int], direction: str) -> None:
         """New remote address and our direction (a re-INVITE: hold is recvonly or inactive)."""
@@ -103,6 +116,7 @@ class RtpLeg:
             raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
         self._remote, self._remote_ip = (remote[0], remote[1]), _ip(remote[0])
         self._direction = direction
+        self._heard()  # the silence timeout counts from a (re)negotiation
 
     async def read(self) -> bytes | Dtmf | None:
         item = await self._inbox.get()
@@ -121,8 +135,9 @@ class RtpLeg:
         if self._closed:
             return
         self._closed = True
-        if self._drain_timer is not None:
-            self._drain_timer.cancel()
+        for timer in (self._drain_timer, self._watchdog):
+            if timer is not None:
+                timer.cancel()
         await self._pacer.stop()
         self._transport.close()
         self._inbox.put_nowait(None)
@@ -139,6 +154,7 @@ class RtpLeg:
         except ValueError:
             self.dropped["malformed"] += 1
             return
+        self._heard()
         if packet.payload_type == self._dtmf_payload_type:
             digit = self._dtmf.feed(packet.timestamp, packet.payload)
             if digit is not None:
@@ -152,6 +168,27 @@ class RtpLeg:
             if self._jitter.held:
                 loop = asyncio.get_running_loop()
                 self._drain_timer = loop.call_later(DRAIN_AFTER_S, self._drain)
+
+    def _heard(self) -> None:
+        with contextlib.suppress(RuntimeError):  # no running loop: set_remote before the call
+            self._last_heard = asyncio.get_running_loop().time()
+
+    def _watch(self) -> None:
+        """Every half timeout: end the leg once the caller has been silent too long."""
+        if self._closed:
+            return
+        loop = asyncio.get_running_loop()
+        quiet_s = loop.time() - self._last_heard
+        if self._direction == "sendrecv" and quiet_s >= self._timeout_s:
+            log.warning(
+                "no RTP from %s:%d for %.0f s (agent.rtp_timeout_s): the caller is gone",
+                *self._remote,
+                quiet_s,
+            )
+            self.timed_out = True
+            self._inbox.put_nowait(None)
+            return
+        self._watchdog = loop.call_later(self._timeout_s / 2, self._watch)
 
     def _drain(self) -> None:
         self._play(self._jitter.drain())

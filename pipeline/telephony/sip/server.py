@@ -68,7 +68,7 @@ class SipServer:
         from pipeline.telephony.rtp import RtpLeg
 
         s = self.settings
-        return await RtpLeg.open(s.host, s.rtp_port_min, s.rtp_port_max)
+        return await RtpLeg.open(s.host, s.rtp_port_min, s.rtp_port_max, s.rtp_timeout_s)
 
     def active_calls(self) -> int:
         return sum(1 for call in self.calls.values() if call.state != "ended")
