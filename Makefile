@@ -4,6 +4,11 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU build of torch is enough for tests; GPU images install their own (Dockerfile.cuda).
 TORCH ?= torch==2.13.0
+# llama.cpp (the llm-server stand-in) is compiled for plain AVX2, not for the build machine:
+# its AMX matmul crashes (SIGSEGV) on Intel CPUs with AMX, and a -march=native wheel left in
+# pip's cache would crash on an older CPU. --no-cache-dir keeps a cached native wheel out.
+LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
+LLAMA_REQUIREMENT := $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml)
 
 .PHONY: venv test lint demo bench clean peers
 
@@ -14,6 +19,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet "$(TORCH)"
 	# dev includes the llm extra: llama-cpp-python compiles llama.cpp here (about 6 minutes).
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir $(LLAMA_REQUIREMENT)
 	$(BIN)/pip install --quiet -e '.[dev,torch]'
 	$(BIN)/pip check
 	touch $@

@@ -72,9 +72,12 @@ class PhoneLine:
 
     async def say(self, pcm16k: np.ndarray) -> tuple[float, float]:
         """Send caller audio (int16, 16 kHz) at the line's pace; returns when all of it has
-        gone out, with the times its first and last packets were sent."""
+        gone out (or the agent hung up), with the times its first and last packets were sent."""
         audio = soxr.resample(pcm16k.astype(np.float32), 16000, LINE_RATE, quality="HQ")
         audio = np.clip(audio, -32768, 32767).astype(np.int16)
+        if self.closed.is_set():  # the agent hung up: nothing goes out
+            now = time.monotonic()
+            return now, now
         loop = asyncio.get_running_loop()
         first, last = loop.create_future(), loop.create_future()
         await self._outgoing.put(first)
@@ -110,10 +113,19 @@ class PhoneLine:
             try:
                 await self._send(message)
             except websockets.ConnectionClosed:
-                self.closed.set()
+                self._hung_up()
                 return
             next_at += PACKET_S
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
+
+    def _hung_up(self) -> None:
+        """The agent closed the line: what is still queued is never sent, so a say() waiting
+        on it returns now (its utterance cut off where the line went dead)."""
+        self.closed.set()
+        while not self._outgoing.empty():
+            item = self._outgoing.get_nowait()
+            if isinstance(item, asyncio.Future) and not item.done():
+                item.set_result(time.monotonic())
 
     async def _listen(self) -> None:
         try:
