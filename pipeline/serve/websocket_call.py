@@ -4,7 +4,8 @@ In: an accepted FastAPI WebSocket whose peer speaks Twilio's media-stream protoc
 ("connected", "start", then "media" events carrying base64 8 kHz mu-law, "stop").
 Out: the agent's audio as "media" events on the same socket ("clear" when the caller
 barges in), until either side hangs up. Pipecat's FastAPIWebsocketTransport and
-TwilioFrameSerializer do the work; this module only wires them to the agent's pipeline.
+TwilioFrameSerializer do the work; this module only wires them to the agent's pipeline,
+with the caller's audio upsampled packet by packet (pipeline/telephony/line_upsampler.py).
 """
 
 import logging
@@ -22,8 +23,18 @@ from pipecat.transports.websocket.fastapi import (
 from pipeline.agent.call import build_call, run_call
 from pipeline.agent.metrics import CALLS
 from pipeline.settings import Settings
+from pipeline.telephony.line_upsampler import LineUpsampler
 
 log = logging.getLogger(__name__)
+
+
+class PromptTwilioSerializer(TwilioFrameSerializer):
+    """Pipecat's Twilio serializer, but each 20 ms media event becomes 20 ms of 16 kHz audio
+    at once: its stream resampler would hand the caller's audio on in ~95 ms blocks."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._input_resampler = LineUpsampler()  # Pipecat 1.14's name for it
 
 
 async def run_websocket_call(
@@ -36,10 +47,10 @@ async def run_websocket_call(
         await websocket.close(code=1003, reason="expected Twilio media-stream messages")
         CALLS.labels("refused").inc()
         return
-    serializer = TwilioFrameSerializer(
+    serializer = PromptTwilioSerializer(
         stream_sid=call["stream_id"],
         call_sid=call.get("call_id"),
-        params=TwilioFrameSerializer.InputParams(auto_hang_up=False),
+        params=PromptTwilioSerializer.InputParams(auto_hang_up=False),
     )
     transport = FastAPIWebsocketTransport(
         websocket,

@@ -1,13 +1,14 @@
 """A Pipecat transport over one `CallMedia` leg (RTP or AudioSocket).
 
-In: the leg's caller audio (8 kHz PCM), resampled to the pipeline's input rate and pushed as
-InputAudioRawFrame; its key presses as InputDTMFFrame. Out: the agent's OutputAudioRawFrame,
-resampled to 8 kHz and written to the leg at the pace it plays (a short lead, so barge-in
-cuts little); an interruption clears what the leg still has queued. When the leg ends
-(`read()` gives None) the transport fires "on_client_disconnected"; the call glue ends the call.
-Each utterance ends with the resampler's held-back tail (flushed at TTSStoppedFrame). When
-the pipeline ends (EndFrame) the leg is closed once the agent's last audio has played; when it
-is cancelled, at once.
+In: the leg's caller audio (8 kHz PCM), upsampled packet by packet to the pipeline's input
+rate (pipeline/telephony/line_upsampler.py) and pushed as InputAudioRawFrame; its key
+presses as InputDTMFFrame. Out: the agent's OutputAudioRawFrame, resampled to 8 kHz and
+written to the leg at the pace it plays (a short lead, so barge-in cuts little); an
+interruption clears what the leg still has queued. When the leg ends (`read()` gives None)
+the transport fires "on_client_disconnected"; the call glue ends the call. Each utterance
+ends with the resampler's held-back tail (flushed at TTSStoppedFrame). When the pipeline
+ends (EndFrame) the leg is closed once the agent's last audio has played; when it is
+cancelled, at once.
 """
 
 import asyncio
@@ -33,6 +34,7 @@ from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
 from pipeline.telephony.call_media import LINE_RATE, CallMedia, Dtmf
+from pipeline.telephony.line_upsampler import LineUpsampler
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +46,7 @@ class PhoneMediaInput(BaseInputTransport):
     def __init__(self, transport: "PhoneMediaTransport", params: TransportParams, **kwargs):
         super().__init__(params, **kwargs)
         self._transport = transport
-        self._resampler = create_stream_resampler()
+        self._resampler = LineUpsampler()  # a packet in, a packet out: no 95 ms blocks
         self._reader: asyncio.Task | None = None
 
     async def start(self, frame: StartFrame) -> None:
