@@ -6,7 +6,9 @@ audio frame an observation in switchboard_agent_frame_lag_seconds.
 A caller's line delivers audio in real time, so the n-th second of audio cannot arrive
 before the call's start plus n seconds. The lag of a frame is how far past that moment it
 is processed here. The start is the earliest consistent one: min over frames of
-(arrival - audio seconds before it), so a late first frame does not hide later lag.
+(arrival - audio seconds before it), so a late first frame does not hide later lag. The
+caller's line must deliver whole packets without gaps (phones and our jitter buffer do): a
+missing stretch of audio would read as lag for the rest of the call.
 
 It sits right after the user aggregator: by then the frame has passed the transport, STT's
 queue and the aggregator's VAD and turn analysis, so a late frame here is a late turn
