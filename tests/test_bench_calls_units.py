@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.bench.agent_probe import histogram_buckets, quantile_ms
+from pipeline.bench.agent_probe import histogram_buckets, process_role, quantile_ms
 from pipeline.bench.agent_transcripts import caller_turn_ends, lost_transcripts, premature_turn_ends
 from pipeline.bench.call_timeline import CallerTurn, agent_bursts, judge_turn
 from pipeline.bench.calls import scenario_path
@@ -114,12 +114,15 @@ def test_summary_counts_calls_turns_and_memory_growth() -> None:
     ]
     records[0].send_lag_s = [0.001] * 99 + [0.5]  # one packet the caller sent 500 ms late
     lag = histogram_buckets(METRICS % (10, 20, 20, 20, 20))
-    summary = summarize(3, records, {}, lag, [400.0, 450.0, 410.0], 12.34, soak=True)
+    rss = [{"agent": 300.0, "llm-server": 100.0}, {"agent": 330.0, "llm-server": 120.0}]
+    rss.append({"agent": 300.0, "llm-server": 110.0})
+    summary = summarize(3, records, {}, lag, rss, 12.34, soak=True)
     assert (summary["calls"], summary["completed"], summary["failed"]) == (3, 2, 1)
     assert (summary["turns"], summary["missed_turns"], summary["false_interruptions"]) == (3, 1, 1)
     assert summary["response_latency_ms"] == {"p50": 2000.0, "p99": 2980.0}
     assert summary["frame_lag_ms"]["p50"] == pytest.approx(10.0)
     assert summary["rss_mb"] == 450.0 and summary["rss_growth_pct"] == 2.5
+    assert summary["processes"]["llm-server"]["growth_pct"] == 10.0
     assert summary["caller_send_lag_ms"]["p99"] == pytest.approx(6.0, abs=0.1)
     assert [c["call"] for c in summary["per_call"]] == [0, 1, 2]
     assert "send_lag_s" not in summary["per_call"][0]  # per packet: too much for the JSON
@@ -130,8 +133,38 @@ def test_summary_without_metrics_or_answers_says_none() -> None:
     assert summary["response_latency_ms"] == {"p50": None, "p99": None}
     assert summary["frame_lag_ms"] == {"p50": None, "p99": None}
     assert summary["rss_mb"] is None
-    not_soak = summarize(1, [], None, None, [400.0, 500.0], duration_s=1.0)
+    not_soak = summarize(1, [], None, None, [{"agent": 400.0}, {"agent": 500.0}], duration_s=1.0)
     assert not_soak["rss_mb"] == 500.0 and not_soak["rss_growth_pct"] is None
+    assert not_soak["processes"]["agent"]["growth_pct"] is None
+
+
+def test_memory_per_process_shows_which_one_grew() -> None:
+    # The tree grows 10 %: all of it the llm-server's (+50 %), the agent flat.
+    samples = [{"agent": 400.0, "llm-server": 100.0}, {"agent": 420.0, "llm-server": 150.0}]
+    samples.append({"agent": 400.0, "llm-server": 150.0, "speech-server": 0.0})
+    summary = summarize(1, [], None, None, samples, duration_s=1.0, soak=True)
+    assert summary["rss_growth_pct"] == 10.0
+    processes = summary["processes"]
+    assert processes["agent"] == {
+        "peak_mb": 420.0,
+        "start_mb": 400.0,
+        "end_mb": 400.0,
+        "growth_pct": 0.0,
+    }
+    assert processes["llm-server"]["growth_pct"] == 50.0
+    assert processes["speech-server"]["growth_pct"] is None  # 0 MB at the start: no ratio
+
+
+def test_processes_in_the_tree_are_named_by_role_from_their_command_line() -> None:
+    python = ["/venv/bin/python", "-m", "pipeline.cli"]
+    assert process_role([*python, "serve", "--cpu"], root=True) == "agent"
+    assert process_role([*python, "speech-server", "--port", "50051"]) == "speech-server"
+    assert process_role([*python, "llm-server", "--host", "0.0.0.0"]) == "llm-server"
+    assert process_role(["/opt/tritonserver/bin/tritonserver", "--model-repository=m"]) == (
+        "tritonserver"
+    )
+    assert process_role(["/usr/bin/ffmpeg", "-i", "x"]) == "ffmpeg"
+    assert process_role([]) == "other"
 
 
 def test_scenarios_are_found_by_name_or_file_and_unknown_ones_named(tmp_path) -> None:

@@ -3,12 +3,14 @@
 In: the agent's Prometheus /metrics URL, or its process id. Out: the cumulative buckets of
 switchboard_agent_frame_lag_seconds (read before and after a run; `quantile_ms` turns their
 difference into a percentile, as Prometheus's histogram_quantile does), and the resident
-memory of the agent's whole process tree (speech and LLM servers included in CPU mode).
+memory of each process in the agent's tree by role (agent, speech-server, llm-server,
+turn-server, tritonserver; named from the command line), whose sum is the tree's.
 """
 
 import contextlib
 import math
 import urllib.request
+from pathlib import Path
 
 import psutil
 from prometheus_client.parser import text_string_to_metric_families
@@ -55,14 +57,30 @@ def quantile_ms(before: Buckets, after: Buckets, q: float) -> float | None:
     return lower * 1000
 
 
-def tree_rss_mb(pid: int) -> float:
-    """Resident memory of a process and all its descendants, in MB."""
+ROLES = ("speech-server", "llm-server", "turn-server", "tritonserver")
+
+
+def process_role(cmdline: list[str], root: bool = False) -> str:
+    """What a process in the agent's tree is, from its command line: the tree's root is the
+    agent; a child is the first known role named in its arguments, else its program name."""
+    if root:
+        return "agent"
+    for arg in cmdline:
+        for role in ROLES:
+            if arg == role or arg.endswith(f"/{role}"):
+                return role
+    return Path(cmdline[0]).name if cmdline else "other"
+
+
+def tree_rss_by_role(pid: int) -> dict[str, float]:
+    """Resident memory (MB) of a process and all its descendants, summed per role."""
     root = psutil.Process(pid)
-    total = 0
+    by_role: dict[str, float] = {}
     for process in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
-            total += process.memory_info().rss
-    return total / 2**20
+            role = process_role(process.cmdline(), root=process.pid == pid)
+            by_role[role] = by_role.get(role, 0.0) + process.memory_info().rss / 2**20
+    return by_role
 
 
 def listening_pid(port: int) -> int | None:

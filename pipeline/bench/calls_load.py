@@ -4,15 +4,16 @@ In: an AgentUnderTest, a Scenario and N. Out: the level's summary
 (pipeline/bench/calls_summary.py). Without a duration each of the N callers places one call,
 all at once. With `duration_s` (soak) each caller places call after call until the time is
 up (a call under way finishes), so N calls stay in progress the whole time. Frame lag is
-read from the agent's /metrics before and after; its memory is sampled every second (a
-soak compares the memory once every caller has finished a call with that at the end).
+read from the agent's /metrics before and after; the memory of each process in its tree
+is sampled every second (a soak compares the memory once every caller has finished a call
+with that at the end).
 """
 
 import asyncio
 import logging
 import time
 
-from pipeline.bench.agent_probe import Buckets, read_buckets, tree_rss_mb
+from pipeline.bench.agent_probe import Buckets, read_buckets, tree_rss_by_role
 from pipeline.bench.agent_transcripts import caller_turn_ends
 from pipeline.bench.agent_under_test import AgentUnderTest
 from pipeline.bench.calls_summary import summarize
@@ -34,10 +35,13 @@ def _lag_buckets(agent: AgentUnderTest) -> Buckets | None:
         return None
 
 
-async def _sample_rss(pid: int | None, samples: list[tuple[float, float]]) -> None:
+RssSample = tuple[float, dict[str, float]]  # monotonic time, MB per role
+
+
+async def _sample_rss(pid: int | None, samples: list[RssSample]) -> None:
     while pid is not None:
         try:
-            samples.append((time.monotonic(), tree_rss_mb(pid)))
+            samples.append((time.monotonic(), tree_rss_by_role(pid)))
         except Exception as exc:  # the agent went away: the calls will say so
             log.warning("cannot read the agent's memory: %s", exc)
             return
@@ -65,7 +69,7 @@ async def run_level(
 ) -> dict:
     audio = render_scenario(scenario)  # before dialling: synthesis never delays a call
     before = _lag_buckets(agent)
-    rss: list[tuple[float, float]] = []
+    rss: list[RssSample] = []
     first_ends: list[float] = []
     sampler = asyncio.create_task(_sample_rss(agent.pid, rss))
     started = time.monotonic()
@@ -86,12 +90,12 @@ async def run_level(
 
 
 def _window(
-    rss: list[tuple[float, float]], first_ends: list[float], until: float | None
-) -> list[float]:
+    rss: list[RssSample], first_ends: list[float], until: float | None
+) -> list[dict[str, float]]:
     """Memory samples to compare: a soak's from when every caller's first call ended (all
     pipelines built once) to its deadline, both under the same load; otherwise all."""
     if until is None or not first_ends:
-        return [mb for _, mb in rss]
+        return [roles for _, roles in rss]
     warm = max(first_ends)
-    loaded = [mb for at, mb in rss if warm <= at <= until]
-    return loaded or [mb for _, mb in rss]
+    loaded = [roles for at, roles in rss if warm <= at <= until]
+    return loaded or [roles for _, roles in rss]

@@ -3,8 +3,9 @@
 In: the CallRecords of the calls placed (pipeline/bench/scripted_call.py), the frame-lag
 buckets read before and after, the agent's memory samples and, when known, its transcripts.
 Out: the JSON fields of one level: calls, completed, failed, false_interruptions,
-missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb, a soak's
-memory growth, lost_transcripts, premature_turn_ends, and every call (its judged turns
+missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the tree,
+a soak's memory growth, the same per process (`processes`: agent, speech-server, ...),
+lost_transcripts, premature_turn_ends, and every call (its judged turns
 and when the agent talked).
 """
 
@@ -27,8 +28,23 @@ def memory(rss_samples: list[float], growth: bool) -> dict:
         "rss_mb": round(max(rss_samples), 1),
         "rss_start_mb": round(start, 1),
         "rss_end_mb": round(end, 1),
-        "rss_growth_pct": round((end - start) / start * 100, 2) if growth else None,
+        "rss_growth_pct": round((end - start) / start * 100, 2) if growth and start else None,
     }
+
+
+def process_memory(samples: list[dict[str, float]], growth: bool) -> dict[str, dict]:
+    """Per role (agent, speech-server, ...): peak_mb, start_mb, end_mb and growth_pct as
+    `memory` gives them for the tree, over the samples in which that role was present."""
+    per_role = {}
+    for role in dict.fromkeys(role for sample in samples for role in sample):
+        figures = memory([s[role] for s in samples if role in s], growth)
+        per_role[role] = {
+            "peak_mb": figures["rss_mb"],
+            "start_mb": figures["rss_start_mb"],
+            "end_mb": figures["rss_end_mb"],
+            "growth_pct": figures["rss_growth_pct"],
+        }
+    return per_role
 
 
 def summarize(
@@ -36,7 +52,7 @@ def summarize(
     records: list[CallRecord],
     lag_before: Buckets | None,
     lag_after: Buckets | None,
-    rss_samples: list[float],
+    rss_samples: list[dict[str, float]],
     duration_s: float,
     soak: bool = False,
     turn_ends: TurnEnds | None = None,
@@ -63,7 +79,8 @@ def summarize(
         },
         # The callers' own lateness in sending audio: frame lag includes it (same machine).
         "caller_send_lag_ms": {"p99": _rounded(percentile_ms(sent_late, 99))},
-        **memory(rss_samples, soak),
+        **memory([sum(sample.values()) for sample in rss_samples], soak),
+        "processes": process_memory(rss_samples, soak),
         "lost_transcripts": lost_transcripts(records, turn_ends),
         "premature_turn_ends": premature_turn_ends(records, turn_ends),
         "duration_s": round(duration_s, 1),
