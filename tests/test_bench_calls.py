@@ -133,6 +133,8 @@ def test_soak_cycles_calls_against_a_running_agent(tmp_path, scenario) -> None:
         (["--scenario", "no-such-scenario"], "no scenario 'no-such-scenario'"),
         (["--duration", "-5"], "--duration must be positive"),
         (["--url", "http://127.0.0.1:8765/ws"], "--url must be ws://HOST:PORT/PATH"),
+        (["--url", "sip:127.0.0.1"], "--url must be ws://HOST:PORT/PATH or sip:HOST:PORT"),
+        (["--transport", "ws", "--url", "sip:127.0.0.1:5060"], "--transport ws does not match"),
         (["--metrics", "http://127.0.0.1:9090/metrics"], "--metrics goes with --url"),
     ],
 )

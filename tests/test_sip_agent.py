@@ -2,8 +2,10 @@
 records the agent's spoken answer, which, transcribed, is about that order; a sipp caller who
 asks for a person is transferred with REFER to agent.sip_transfer_target."""
 
+import asyncio
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -13,6 +15,7 @@ from sip_peers import rtp_packets, run_sipp, sipp_report, write_pcap
 from speech_server_fixture import free_port
 
 from pipeline.bench.caller_audio import synthesize
+from pipeline.bench.sip_line import SipPhoneLine
 from pipeline.demo.transcribe import transcribe
 
 pytestmark = pytest.mark.timeout(600)
@@ -73,3 +76,24 @@ def test_sip_port_out_of_range_is_refused_before_anything_starts():
     result = subprocess.run(command, cwd=REPO, capture_output=True, text=True, timeout=60)
     assert result.returncode == 2
     assert "--sip-port 70000 is not a port" in result.stderr
+
+
+def test_bench_sip_caller_hears_the_greeting_gets_an_answer_and_hangs_up(agent):
+    # The bench's SIP caller (pipeline/bench/sip_line.py), not an outside SIP phone: INVITE,
+    # RTP both ways, BYE on the way out.
+    question = synthesize(QUESTION, 16000)
+
+    async def call() -> tuple[SipPhoneLine, list, list]:
+        async with SipPhoneLine(f"sip:127.0.0.1:{_sip_port(agent)}") as line:
+            greeting = await line.wait_agent_turn(time.monotonic(), quiet_s=1.0, timeout_s=60)
+            _, last = await line.say(question)
+            answer = await line.wait_agent_turn(last, quiet_s=1.5, timeout_s=120)
+            return line, greeting, answer
+
+    line, greeting, answer = asyncio.run(call())
+    assert len(greeting) >= 25, agent.log()[-4000:]  # half a second of speech and more
+    assert len(answer) >= 25, agent.log()[-4000:]
+    deadline = time.monotonic() + 10
+    while f"call {line.stream_sid}: ended" not in agent.log() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert f"call {line.stream_sid}: ended" in agent.log(), agent.log()[-4000:]

@@ -4,13 +4,18 @@
     switchboard bench calls --calls 1,2,4 --plot calls.png  # a load curve, one level each
     switchboard bench calls --calls 4 --duration 1800       # soak: calls back to back
     switchboard bench calls --url ws://agent:8765/ws --metrics http://agent:9090/metrics
+    switchboard bench calls --transport sip --calls 2       # callers dial SIP, talk RTP
+    switchboard bench calls --url sip:127.0.0.1:5060        # SIP callers, a running agent
 
-Each caller follows a scenario (--scenario: a shipped name or a YAML file) over the agent's
-Twilio-format WebSocket media stream. Without --url the command starts `switchboard serve
---cpu` itself with agent.turn_mode from --turn, on free ports, and stops it afterwards.
-Prints a table and writes JSON (--json): at the top level the figures of the largest level
-(calls, completed, failed, false_interruptions, missed_turns, response_latency_ms {p50, p99},
-frame_lag_ms {p50, p99}, rss_mb of the agent's process tree, lost_transcripts, per_call),
+Each caller follows a scenario (--scenario: a shipped name or a YAML file) over a real
+transport (--transport): the agent's Twilio-format WebSocket media stream (ws, the default),
+or a SIP call with G.711 RTP from 127.0.0.1 (sip). Without --url the command starts
+`switchboard serve --cpu` itself with agent.turn_mode from --turn, on free ports (a SIP port
+too for sip), and stops it afterwards; a --url's scheme (ws:// or sip:) gives the transport.
+Prints a table and writes JSON (--json): at the top level the transport and the figures of
+the largest level (calls, completed, failed, false_interruptions, missed_turns,
+response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the agent's process tree,
+lost_transcripts, per_call),
 and under `runs` every level. Exit code 1 when a call failed.
 """
 
@@ -41,7 +46,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--scenario", default=DEFAULT_SCENARIO, help="shipped scenario name or a YAML file"
     )
     parser.add_argument("--turn", choices=TURN_MODES, default="smart", help="agent.turn_mode")
-    parser.add_argument("--url", help="ws:// URL of a running agent (default: start one)")
+    parser.add_argument(
+        "--transport", choices=("ws", "sip"), help="how callers reach the agent (default ws)"
+    )
+    parser.add_argument(
+        "--url", help="ws://HOST:PORT/PATH or sip:HOST:PORT of a running agent (default: start one)"
+    )
     parser.add_argument("--metrics", help="with --url: the agent's /metrics URL, for frame lag")
     parser.add_argument("--log-dir", type=Path, help="where a started agent's logs go")
     parser.add_argument("--json", help="write the figures to this file")
@@ -74,6 +84,14 @@ def _levels(text: str) -> list[int]:
     return levels
 
 
+def _transport(chosen: str | None, url: str | None) -> str:
+    """--transport, or the one --url's scheme names; ValueError when they disagree."""
+    implied = None if url is None else ("sip" if url.startswith("sip:") else "ws")
+    if chosen and implied and chosen != implied:
+        raise ValueError(f"--transport {chosen} does not match --url {url}")
+    return chosen or implied or "ws"
+
+
 def run(args: argparse.Namespace, settings: Settings) -> int:
     import sys
 
@@ -88,6 +106,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         if args.metrics and not args.url:
             raise ValueError("--metrics goes with --url (a started agent is measured anyway)")
         existing = running_agent(args.url, args.metrics) if args.url else None
+        args.transport = _transport(args.transport, args.url)
     except (ValueError, ScenarioError) as exc:
         print(f"switchboard bench calls: {exc}", file=sys.stderr)
         return 2
@@ -120,7 +139,7 @@ def _bench(
     if existing:
         agent_cm = contextlib.nullcontext(existing)
     else:
-        agent_cm = started_agent(settings, args.turn, args.log_dir)
+        agent_cm = started_agent(settings, args.turn, args.log_dir, args.transport)
     load_before, runs = os.getloadavg(), []
     try:
         with agent_cm as agent:
@@ -134,10 +153,11 @@ def _bench(
         console.print(f"[red]switchboard bench calls: {exc}[/red]")
         return 1
     turn = args.turn if not args.url else "as served"
-    print_levels(f"bench calls: {scenario.name}, turn {turn}", runs)
+    print_levels(f"bench calls: {scenario.name}, turn {turn}, over {args.transport}", runs)
     headline = max(runs, key=lambda r: r["concurrent"])
     result = {
         "scenario": scenario.name,
+        "transport": args.transport,
         "turn_mode": args.turn if not args.url else None,
         "agent": args.url or "serve --cpu (started by the benchmark)",
         "soak_duration_s": args.duration,

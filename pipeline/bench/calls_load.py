@@ -1,6 +1,6 @@
 """One level of `bench calls`: N simulated callers at once against an agent, or a soak.
 
-In: an AgentUnderTest, a Scenario and N. Out: the level's summary
+In: an AgentUnderTest (its URL: ws:// or sip:), a Scenario and N. Out: the level's summary
 (pipeline/bench/calls_summary.py). Without a duration each of the N callers places one call,
 all at once. With `duration_s` (soak) each caller places call after call until the time is
 up (a call under way finishes), so N calls stay in progress the whole time. Frame lag is
@@ -18,7 +18,12 @@ from pipeline.bench.agent_transcripts import caller_turn_ends
 from pipeline.bench.agent_under_test import AgentUnderTest
 from pipeline.bench.calls_summary import summarize
 from pipeline.bench.scenario import RenderedUtterance, Scenario
-from pipeline.bench.scripted_call import CallRecord, place_scenario_call, render_scenario
+from pipeline.bench.scripted_call import (
+    CallRecord,
+    line_for,
+    place_scenario_call,
+    render_scenario,
+)
 
 log = logging.getLogger(__name__)
 
@@ -57,10 +62,11 @@ async def _caller(
     first_ends: list[float],
 ) -> list[CallRecord]:
     """One caller: one call, or calls back to back until `until` (monotonic)."""
-    records = [await place_scenario_call(agent.url, scenario, slot, audio)]
+    new_line = line_for(agent.url)
+    records = [await place_scenario_call(new_line, scenario, slot, audio)]
     first_ends.append(time.monotonic())
     while until is not None and time.monotonic() < until:
-        records.append(await place_scenario_call(agent.url, scenario, slot, audio))
+        records.append(await place_scenario_call(new_line, scenario, slot, audio))
     return records
 
 

@@ -1,8 +1,10 @@
-"""One simulated caller following a scenario over the agent's WebSocket media stream.
+"""One simulated caller following a scenario over a real phone line to the agent.
 
-In: the agent's ws:// URL and a Scenario (pipeline/bench/scenario.py). Out: a CallRecord: how
-the call ended, each caller turn judged (false interruption, missed turn, response latency,
-pipeline/bench/call_timeline.py), or the error that failed the call.
+In: a factory of the line to dial on (a PhoneLine over the agent's WebSocket media stream or
+a SipPhoneLine over SIP/RTP: `line_for` picks it from the URL) and a Scenario
+(pipeline/bench/scenario.py). Out: a CallRecord: how the call ended, each caller turn judged
+(false interruption, missed turn, response latency, pipeline/bench/call_timeline.py), or the
+error that failed the call.
 
 The caller waits for the greeting, then plays the steps in order: an utterance, then waits
 for the answer (up to the scenario's answer_within_s) and for the agent to fall quiet; a
@@ -12,6 +14,7 @@ kept. Caller audio is rendered before dialling, so nothing is synthesized mid-ca
 
 import asyncio
 import time
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 
 from pipeline.bench.call_timeline import CallerTurn, TurnOutcome, agent_bursts, judge_turn
@@ -25,6 +28,7 @@ from pipeline.bench.scenario import (
     Utterance,
     render_utterance,
 )
+from pipeline.demo.paced_line import PacedLine
 from pipeline.demo.phone_line import PhoneLine
 
 QUIET_S = 1.0  # the agent has finished talking after this much quiet
@@ -36,14 +40,14 @@ GREETING_TIMEOUT_S = 60.0
 class CallRecord:
     call: int
     scenario: str
-    call_id: str = ""  # the media stream's streamSid, as the agent's logs and transcripts name it
+    call_id: str = ""  # the line's stream_sid, as the agent's logs and transcripts name the call
     dialled_at: float = 0.0  # wall-clock (epoch) seconds; the turn times count from here
     ended_by: str = ""  # "caller" (script done or hang-up), "agent" (it closed the line)
     error: str | None = None  # why the call failed
     duration_s: float = 0.0
     turns: list[dict] = field(default_factory=list)  # each judged caller turn
     agent_talk_s: list[tuple[float, float]] = field(default_factory=list)  # bursts, from dial
-    send_lag_s: list[float] = field(default_factory=list, repr=False)  # per packet, see PhoneLine
+    send_lag_s: list[float] = field(default_factory=list, repr=False)  # per packet, see PacedLine
 
     @property
     def failed(self) -> bool:
@@ -60,7 +64,7 @@ def render_scenario(scenario: Scenario) -> list[RenderedUtterance]:
     ]
 
 
-async def _until_speech(line: PhoneLine, since: float, timeout_s: float) -> float | None:
+async def _until_speech(line: PacedLine, since: float, timeout_s: float) -> float | None:
     """When the agent's first speech after `since` arrived; None if none within timeout_s."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline and not line.closed.is_set():
@@ -71,7 +75,7 @@ async def _until_speech(line: PhoneLine, since: float, timeout_s: float) -> floa
     return None
 
 
-async def _until_quiet(line: PhoneLine) -> None:
+async def _until_quiet(line: PacedLine) -> None:
     deadline = time.monotonic() + QUIET_TIMEOUT_S
     while time.monotonic() < deadline and not line.closed.is_set():
         if not line.speech_since(time.monotonic() - QUIET_S):
@@ -79,13 +83,13 @@ async def _until_quiet(line: PhoneLine) -> None:
         await asyncio.sleep(0.05)
 
 
-async def _say(line: PhoneLine, rendered: RenderedUtterance) -> tuple[tuple[float, float], ...]:
+async def _say(line: PacedLine, rendered: RenderedUtterance) -> tuple[tuple[float, float], ...]:
     first_sent, _ = await line.say(rendered.audio)
     return tuple((first_sent + start, first_sent + end) for start, end in rendered.speech_spans)
 
 
 async def _play(
-    line: PhoneLine, scenario: Scenario, audio: list[RenderedUtterance]
+    line: PacedLine, scenario: Scenario, audio: list[RenderedUtterance]
 ) -> list[CallerTurn]:
     """Play the steps; returns the caller turns with their absolute fragment times."""
     turns: list[CallerTurn] = []
@@ -137,16 +141,29 @@ def _judged(turn: CallerTurn, outcome: TurnOutcome, dialled: float) -> dict:
     }
 
 
+def line_for(url: str) -> Callable[[], PacedLine]:
+    """A new caller's line for each call: SIP/RTP for sip:HOST:PORT, else the WebSocket."""
+    if url.startswith("sip:"):
+        from pipeline.bench.sip_line import SipPhoneLine
+
+        return lambda: SipPhoneLine(url)
+    return lambda: PhoneLine(url)
+
+
 async def place_scenario_call(
-    url: str, scenario: Scenario, call: int, audio: list[RenderedUtterance] | None = None
+    new_line: Callable[[], PacedLine],
+    scenario: Scenario,
+    call: int,
+    audio: list[RenderedUtterance] | None = None,
 ) -> CallRecord:
-    """Place one call; never raises for the call's own failures (they go in `error`)."""
+    """Place one call on a line from `new_line`; never raises for the call's own failures
+    (they go in `error`)."""
     record = CallRecord(call=call, scenario=scenario.name)
     audio = audio if audio is not None else render_scenario(scenario)
     dialled, record.dialled_at = time.monotonic(), time.time()
     try:
-        line = PhoneLine(url)
-        record.call_id = line.stream_sid
+        line = new_line()
+        record.call_id = line.stream_sid  # type: ignore[attr-defined]
         async with line:
             turns = await _play(line, scenario, audio)
             record.ended_by = "agent" if line.closed.is_set() else "caller"
