@@ -42,7 +42,6 @@ from pipecat.workers.runner import WorkerRunner
 
 from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
-from pipeline.agent.heap_trim import release_freed_heap_soon
 from pipeline.agent.metrics import ACTIVE_CALLS, CALLS
 from pipeline.agent.service_failure import ServiceFailureHandler
 from pipeline.agent.services import build_llm, build_stt, build_tts
@@ -154,5 +153,4 @@ async def run_call(worker: PipelineWorker, call_id: str = "") -> str:
     finally:
         ACTIVE_CALLS.dec()
         CALLS.labels(failures.outcome).inc()
-        await release_freed_heap_soon()  # else the agent's RSS creeps up call after call
     return failures.outcome
