@@ -3,11 +3,18 @@ turns and latency from timelines; frame-lag percentiles from Prometheus buckets;
 
 import json
 import math
+import os
 from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.bench.agent_probe import histogram_buckets, process_role, quantile_ms
+from pipeline.bench.agent_probe import (
+    histogram_buckets,
+    process_role,
+    quantile_ms,
+    tree_rss,
+    tree_rss_by_role,
+)
 from pipeline.bench.agent_transcripts import caller_turn_ends, lost_transcripts, premature_turn_ends
 from pipeline.bench.call_timeline import CallerTurn, agent_bursts, judge_turn
 from pipeline.bench.calls import scenario_path
@@ -153,6 +160,15 @@ def test_memory_per_process_shows_which_one_grew() -> None:
     }
     assert processes["llm-server"]["growth_pct"] == 50.0
     assert processes["speech-server"]["growth_pct"] is None  # 0 MB at the start: no ratio
+
+
+def test_heap_entries_are_reported_per_process_but_not_added_to_the_tree() -> None:
+    samples = [{"agent": 400.0, "agent heap": 250.0}, {"agent": 440.0, "agent heap": 255.0}]
+    summary = summarize(1, [], None, None, samples, duration_s=1.0, soak=True)
+    assert summary["rss_start_mb"] == 400.0 and summary["rss_growth_pct"] == 10.0
+    assert summary["processes"]["agent heap"]["growth_pct"] == 2.0
+    live = tree_rss_by_role(os.getpid())  # this test process, as the root of a tree
+    assert 0 < live["agent heap"] < live["agent"] == tree_rss(live)
 
 
 def test_processes_in_the_tree_are_named_by_role_from_their_command_line() -> None:

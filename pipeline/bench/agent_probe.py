@@ -72,15 +72,27 @@ def process_role(cmdline: list[str], root: bool = False) -> str:
     return Path(cmdline[0]).name if cmdline else "other"
 
 
+HEAP = " heap"  # suffix of a role's heap entry in tree_rss_by_role
+
+
 def tree_rss_by_role(pid: int) -> dict[str, float]:
-    """Resident memory (MB) of a process and all its descendants, summed per role."""
+    """Resident memory (MB) of a process and all its descendants, summed per role, and each
+    role's heap as "<role> heap": its anonymous memory (RSS less file-backed and shared
+    pages), which is where a leak shows; library pages paged in on first use are not."""
     root = psutil.Process(pid)
     by_role: dict[str, float] = {}
     for process in [root, *root.children(recursive=True)]:
         with contextlib.suppress(psutil.Error):
             role = process_role(process.cmdline(), root=process.pid == pid)
-            by_role[role] = by_role.get(role, 0.0) + process.memory_info().rss / 2**20
+            info = process.memory_info()
+            for key, size in ((role, info.rss), (role + HEAP, info.rss - info.shared)):
+                by_role[key] = by_role.get(key, 0.0) + size / 2**20
     return by_role
+
+
+def tree_rss(by_role: dict[str, float]) -> float:
+    """The whole tree's resident memory (MB) from a tree_rss_by_role sample."""
+    return sum(mb for role, mb in by_role.items() if not role.endswith(HEAP))
 
 
 def listening_pid(port: int) -> int | None:

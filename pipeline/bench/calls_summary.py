@@ -9,7 +9,7 @@ lost_transcripts, premature_turn_ends, and every call (its judged turns
 and when the agent talked).
 """
 
-from pipeline.bench.agent_probe import Buckets, quantile_ms
+from pipeline.bench.agent_probe import Buckets, quantile_ms, tree_rss
 from pipeline.bench.agent_transcripts import TurnEnds, lost_transcripts, premature_turn_ends
 from pipeline.bench.report import percentile_ms
 from pipeline.bench.scripted_call import CallRecord
@@ -79,7 +79,7 @@ def summarize(
         },
         # The callers' own lateness in sending audio: frame lag includes it (same machine).
         "caller_send_lag_ms": {"p99": _rounded(percentile_ms(sent_late, 99))},
-        **memory([sum(sample.values()) for sample in rss_samples], soak),
+        **memory([tree_rss(sample) for sample in rss_samples], soak),
         "processes": process_memory(rss_samples, soak),
         "lost_transcripts": lost_transcripts(records, turn_ends),
         "premature_turn_ends": premature_turn_ends(records, turn_ends),
