@@ -8,6 +8,7 @@ import contextlib
 import time
 
 import numpy as np
+import psutil
 import pytest
 from agent_fixture import Agent, start_agent
 from fault_calls import ask, open_calls, wait_ready
@@ -139,3 +140,28 @@ def test_speech_server_killed_during_calls(agent: Agent) -> None:
 async def _greeting(url: str) -> list:
     async with PhoneLine(url) as line:
         return await line.wait_agent_turn(time.monotonic(), timeout_s=60)
+
+
+def _connections_to(process: psutil.Process, port: int) -> list:
+    return [c for c in process.net_connections(kind="tcp") if c.raddr and c.raddr.port == port]
+
+
+async def _one_answered_call(agent: Agent) -> dict[str, object]:
+    async with contextlib.AsyncExitStack() as stack:
+        (line,) = await open_calls(stack, agent, 1)
+        return await ask(line, wait_end=False)
+
+
+def test_a_finished_call_leaves_no_connection_to_the_llm_server(agent: Agent) -> None:
+    """Each call's LLM client is closed with the call (Pipecat 1.14 leaves it open, keeping
+    a socket and its memory per finished call: the agent's soak growth)."""
+    wait_ready(agent)
+    llm = agent.child("llm-server")
+    port = next(c.laddr.port for c in llm.net_connections(kind="tcp") if c.status == "LISTEN")
+    result = asyncio.run(_one_answered_call(agent))
+    assert len(result["reply"]) > 0, "the agent did not answer"
+    serve = psutil.Process(agent.process.pid)
+    deadline = time.monotonic() + 15
+    while _connections_to(serve, port) and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert not _connections_to(serve, port), _connections_to(serve, port)

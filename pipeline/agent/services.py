@@ -50,6 +50,13 @@ class CompatibleLLMService(OpenAILLMService):
 
     supports_developer_role = False
 
+    async def cleanup(self) -> None:
+        """Close this call's HTTP client. Pipecat 1.14 never does, and its pool keeps
+        connections alive without expiry, so every finished call left a socket to the LLM
+        server and its client (~15 MB) behind: the agent's memory grew call after call."""
+        await super().cleanup()
+        await self._client.close()
+
 
 def build_llm(llm: LlmSettings, system_instruction: str) -> OpenAILLMService:
     """Chat completions (streamed, with tools) from any OpenAI-compatible endpoint."""
