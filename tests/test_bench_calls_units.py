@@ -168,7 +168,7 @@ def test_heap_entries_are_reported_per_process_but_not_added_to_the_tree() -> No
     assert summary["rss_start_mb"] == 400.0 and summary["rss_growth_pct"] == 10.0
     assert summary["processes"]["agent heap"]["growth_pct"] == 2.0
     live = tree_rss_by_role(os.getpid())  # this test process, as the root of a tree
-    assert 0 < live["agent heap"] < live["agent"] == tree_rss(live)
+    assert 0 < live["agent heap"] < live["agent"] <= tree_rss(live)  # pytest may have children
 
 
 def test_processes_in_the_tree_are_named_by_role_from_their_command_line() -> None:
