@@ -52,8 +52,8 @@ class CompatibleLLMService(OpenAILLMService):
 
     async def cleanup(self) -> None:
         """Close this call's HTTP client. Pipecat 1.14 never does, and its pool keeps
-        connections alive without expiry, so every finished call left a socket to the LLM
-        server and its client (~15 MB) behind: the agent's memory grew call after call."""
+        connections alive without expiry, so every finished call left its client and a
+        socket to the LLM server (CLOSE_WAIT once the server timed it out) behind."""
         await super().cleanup()
         await self._client.close()
 
