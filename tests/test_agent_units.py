@@ -1,5 +1,6 @@
 """The agent's parts without a call: ASR model naming, tools, endpoint checks, settings."""
 
+import asyncio
 import json
 import socket
 
@@ -135,3 +136,13 @@ def test_pipecats_own_prompts_reach_the_llm_as_user_messages() -> None:
     )
     roles = [m["role"] for m in params["messages"]]
     assert "developer" not in roles and roles[-1] == "user", params["messages"]
+
+
+def test_stt_closes_its_grpc_channel_when_the_call_ends() -> None:
+    settings = load_settings(asr={"server": "localhost:50051"})
+    stt = build_stt(settings.asr, 16000)
+    stt._initialize_client()  # what starting the service does; it connects lazily
+    channel = stt._asr_service.auth.channel
+    asyncio.run(stt.cleanup())
+    with pytest.raises(ValueError, match="closed channel"):
+        channel.unary_unary("/any.Service/Method")(b"")

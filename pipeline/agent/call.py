@@ -7,9 +7,10 @@ the LLM called). The frames flow:
     transport.input -> STT -> user aggregator -> frame lag -> LLM -> TTS -> transport.output
         -> assistant aggregator (what the agent said goes back into the context)
 
-The user aggregator holds Silero VAD and the turn stop strategy (agent.turn_mode: the shared
-Smart Turn engine by default): together they decide when the caller has finished, and
-caller speech while the agent talks is an interruption.
+The user aggregator holds Silero VAD (one session for every call, pipeline/agent/vad.py) and
+the turn stop strategy (agent.turn_mode: the shared Smart Turn engine by default): together
+they decide when the caller has finished, and caller speech while the agent talks is an
+interruption.
 
 Barge-in: when VAD hears the caller while the agent speaks, the user aggregator broadcasts
 an interruption; TTS and the output transport drop what they had queued at once.
@@ -20,7 +21,6 @@ from collections.abc import Mapping
 from typing import Any
 
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
@@ -48,6 +48,7 @@ from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
 from pipeline.agent.transcripts import TranscriptWriter
+from pipeline.agent.vad import SharedSileroVADAnalyzer
 from pipeline.settings import Settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
@@ -69,8 +70,9 @@ def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
 
 
 def user_params(settings: Settings) -> LLMUserAggregatorParams:
-    """Silero VAD plus the turn stop strategy that agent.turn_mode names."""
-    vad = SileroVADAnalyzer(params=VADParams(stop_secs=settings.agent.vad_stop_secs))
+    """Silero VAD (one session shared by every call) plus the turn stop strategy that
+    agent.turn_mode names."""
+    vad = SharedSileroVADAnalyzer(params=VADParams(stop_secs=settings.agent.vad_stop_secs))
     return LLMUserAggregatorParams(
         vad_analyzer=vad,
         user_turn_strategies=UserTurnStrategies(stop=[turn_stop_strategy(settings)]),

@@ -4,7 +4,9 @@ Stock Pipecat 1.14 always sends `RecognitionConfig.model = ""`, so a Riva/NIM se
 several ASR models answers with its default one. This subclass sends the model name given
 in `model_function_map["model_name"]` (our `asr.model` setting), and it reports a stream lost
 because the server is unreachable as an ErrorFrame (stock Pipecat only logs it and
-reconnects), so the call can apologize (pipeline/agent/service_failure.py).
+reconnects), so the call can apologize (pipeline/agent/service_failure.py). At the end of
+the call it closes its gRPC channel, as Pipecat's NvidiaTTSService does (the STT service
+leaves it to the garbage collector, which may come long after the call).
 """
 
 from pipecat.services.nvidia.stt import NvidiaSTTService
@@ -18,6 +20,13 @@ class NamedModelNvidiaSTTService(NvidiaSTTService):
         config = super()._create_recognition_config()
         config.config.model = self._settings.model or ""
         return config
+
+    async def cleanup(self) -> None:
+        """Stop streaming, then close the channel to the ASR server."""
+        await super().cleanup()
+        if self._asr_service is not None:
+            self._asr_service.auth.channel.close()
+            self._asr_service = None
 
     async def _handle_stream_drop(self, iterator: object, reason: str) -> None:
         """Report a lost ASR server as an error of this service, then let Pipecat reconnect."""
