@@ -8,6 +8,7 @@ import argparse
 import importlib
 import sys
 
+from pipeline.process_memory import release_large_blocks
 from pipeline.settings import SettingsError, load_settings
 
 # Modules that contribute subcommands, in the order `--help` lists them.
@@ -34,6 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    release_large_blocks()  # servers run for weeks: see pipeline/process_memory.py
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(args.config)

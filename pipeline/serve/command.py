@@ -104,6 +104,7 @@ def _serve(settings: Settings) -> int:
     import uvicorn
     from prometheus_client import start_http_server
 
+    from pipeline.process_memory import freeze_loaded_objects
     from pipeline.serve.app import create_app
     from pipeline.serve.drain import DrainingServer
     from pipeline.turn.shared import shared_engine
@@ -117,6 +118,7 @@ def _serve(settings: Settings) -> int:
     app = create_app(settings)
     config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
     server = DrainingServer(config, app.state, agent.drain_timeout_s)
+    log.debug("froze %d objects loaded at startup", freeze_loaded_objects())
     log.info(
         "ready: calls on ws://%s:%d%s, health on http://%s:%d/readyz",
         agent.host,

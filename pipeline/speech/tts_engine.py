@@ -63,7 +63,8 @@ class PiperEngine:
 
 
 def _load_voice(model_path: Path) -> "PiperVoice":
-    """piper's PiperVoice.load, with a single-threaded, non-spinning onnxruntime session."""
+    """piper's PiperVoice.load, with a single-threaded, non-spinning onnxruntime session that
+    plans no memory per input shape."""
     import onnxruntime as ort
     from piper import PiperVoice
     from piper.config import PiperConfig
@@ -73,6 +74,10 @@ def _load_voice(model_path: Path) -> "PiperVoice":
     options.intra_op_num_threads = 1
     options.inter_op_num_threads = 1
     options.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    # Every sentence has its own input length, and with memory patterns on onnxruntime plans
+    # and keeps buffers per shape: the server grew with each new sentence length (120 random
+    # sentences: +105 MB with patterns, +13 MB without, at the same speed).
+    options.enable_mem_pattern = False
     config = json.loads(Path(f"{model_path}.json").read_text(encoding="utf-8"))
     return PiperVoice(
         config=PiperConfig.from_dict(config),
