@@ -8,12 +8,13 @@ and go in every call, on many threads, so a server's heaps kept growing. A fixed
 maps each block of 128 KiB or more on its own, and freeing it unmaps it. An operator's own
 MALLOC_MMAP_THRESHOLD_ wins.
 
-`freeze_loaded_objects()`: a finished Pipecat call is a web of reference cycles, freed only by
-a full collection, which Python starts when the objects that survived since the last one
-reach a quarter of all long-lived objects. Models and libraries make those hundreds of
-thousands, so full collections came every few dozen calls while each dead call held its
-memory. Freezing what is loaded at startup leaves them out of that count (and out of each
-full collection's work), so dead calls are collected within a call or two.
+`freeze_loaded_objects()` and `collect_finished_calls()`: a finished Pipecat call is a web of
+reference cycles (its pipeline, services, sessions, queued audio), freed only by a full
+collection. Python starts one when the objects that survived since the last reach a quarter
+of all long-lived ones; models and libraries make those hundreds of thousands, so a full
+collection came only every few dozen calls, and meanwhile each dead call held its memory.
+So the agent runs one after every call. Freezing what is loaded at startup takes those
+objects out of every collection's work (a full collection over all of them took 0.2-0.4 s).
 """
 
 import ctypes
@@ -21,6 +22,7 @@ import ctypes.util
 import gc
 import logging
 import os
+import time
 
 log = logging.getLogger(__name__)
 
@@ -50,3 +52,11 @@ def freeze_loaded_objects() -> int:
     gc.collect()
     gc.freeze()
     return gc.get_freeze_count()
+
+
+def collect_finished_calls() -> tuple[int, float]:
+    """A full collection now; returns the objects it found unreachable and the seconds it took
+    (the calling thread, and with it the event loop, waits that long)."""
+    started = time.perf_counter()
+    found = gc.collect()
+    return found, time.perf_counter() - started

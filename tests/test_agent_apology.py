@@ -4,6 +4,7 @@ down, so no apology can be spoken). The down service is a closed port, not a moc
 runs in this process, so its Prometheus metrics and transcripts are read here."""
 
 import asyncio
+import gc
 import json
 import time
 from collections.abc import Iterator
@@ -13,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from asgi_server import serving
+from pipecat.pipeline.worker import PipelineWorker
 from prometheus_client import REGISTRY
 from speech_server_fixture import SpeechServer, free_port, speech_server  # noqa: F401
 
@@ -106,10 +108,17 @@ async def _call_without_tts(url: str) -> dict[str, object]:
 
 def test_tts_down_the_call_ends_without_hanging(speech_server, tmp_path) -> None:  # noqa: F811
     failed = _sample("switchboard_agent_calls_total", outcome="failed")
+    collections = _sample("switchboard_agent_collect_seconds_count")
     with running_app(
         _settings(speech_server, tmp_path / "t.jsonl", llm_up=True, tts_up=False)
     ) as url:
         result = asyncio.run(_call_without_tts(url))
+        deadline = time.monotonic() + 10
+        while _sample("switchboard_agent_collect_seconds_count") == collections:
+            assert time.monotonic() < deadline, "no collection after the call ended"
+            time.sleep(0.1)
+        # The finished call (its reference cycles) is gone without this test collecting.
+        assert not [o for o in gc.get_objects() if isinstance(o, PipelineWorker)]
     assert not result["spoke"]
     assert result["closed_after_s"] < 60
     assert _sample("switchboard_agent_calls_total", outcome="failed") == failed + 1

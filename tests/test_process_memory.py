@@ -7,7 +7,11 @@ import sys
 
 import pytest
 
-from pipeline.process_memory import freeze_loaded_objects, release_large_blocks
+from pipeline.process_memory import (
+    collect_finished_calls,
+    freeze_loaded_objects,
+    release_large_blocks,
+)
 
 # In a fresh interpreter: free one 1 MiB block, allocate another, and print how many bytes
 # malloc holds in blocks mapped on their own (glibc's mallinfo2().hblkhd).
@@ -55,3 +59,11 @@ def test_freezing_moves_what_is_loaded_out_of_the_collectors_count() -> None:
         assert len(gc.get_objects()) < frozen
     finally:
         gc.unfreeze()
+
+
+def test_a_collection_finds_garbage_in_cycles_and_says_how_long_it_took() -> None:
+    cycle: list[object] = []
+    cycle.append(cycle)
+    del cycle
+    found, seconds = collect_finished_calls()
+    assert found >= 1 and 0 <= seconds < 60

@@ -16,6 +16,7 @@ Barge-in: when VAD hears the caller while the agent speaks, the user aggregator 
 an interruption; TTS and the output transport drop what they had queued at once.
 """
 
+import asyncio
 import logging
 from collections.abc import Mapping
 from typing import Any
@@ -42,19 +43,21 @@ from pipecat.workers.runner import WorkerRunner
 
 from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
-from pipeline.agent.metrics import ACTIVE_CALLS, CALLS
+from pipeline.agent.metrics import ACTIVE_CALLS, CALLS, COLLECT_PAUSE
 from pipeline.agent.service_failure import ServiceFailureHandler
 from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
 from pipeline.agent.transcripts import TranscriptWriter
 from pipeline.agent.vad import SharedSileroVADAnalyzer
+from pipeline.process_memory import collect_finished_calls
 from pipeline.settings import Settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
 log = logging.getLogger(__name__)
 
 IN_RATE = 16000  # what VAD, Smart Turn and the ASR get; transports resample to it
+COLLECT_DELAY_S = 1.0  # after a call ends, by when its transport has let go of it
 
 
 def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
@@ -155,4 +158,12 @@ async def run_call(worker: PipelineWorker, call_id: str = "") -> str:
     finally:
         ACTIVE_CALLS.dec()
         CALLS.labels(failures.outcome).inc()
+        asyncio.get_running_loop().call_later(COLLECT_DELAY_S, _collect_finished_call)
     return failures.outcome
+
+
+def _collect_finished_call() -> None:
+    """Free the finished call's reference cycles now (pipeline/process_memory.py)."""
+    found, seconds = collect_finished_calls()
+    COLLECT_PAUSE.observe(seconds)
+    log.debug("collected %d objects of finished calls in %.0f ms", found, seconds * 1000)

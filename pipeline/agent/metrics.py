@@ -44,6 +44,12 @@ RESPONSE_LATENCY = Histogram(
     "From the caller's end of speech (VAD stop) to the agent's first audio",
     buckets=_SERVICE_BUCKETS,
 )
+COLLECT_PAUSE = Histogram(
+    "switchboard_agent_collect_seconds",
+    "Full garbage collections run after each call ends, which free finished calls (the "
+    "event loop, and every call in this process, waits while one runs)",
+    buckets=_LAG_BUCKETS,
+)
 ERRORS = Counter(
     "switchboard_agent_errors_total",
     "Errors in call pipelines, by the service that raised them (stt, llm, tts, other) and "
