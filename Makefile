@@ -24,8 +24,10 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/pip check
 	touch $@
 
+# ruff, then the import layers of docs/architecture.md (import-linter, configured in pyproject.toml).
 lint: venv
 	$(BIN)/ruff check .
+	$(BIN)/lint-imports
 
 # Real peers the tests call through: the SIP tests' sipp (Debian: sip-tester) and baresip,
 # and the browser test's headless Chromium. baresip-core: baresip without a desktop stack.

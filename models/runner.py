@@ -1,14 +1,18 @@
-"""What every Smart Turn runner offers, and how the engine picks one for a device.
+"""What every Smart Turn runner offers, how one is picked for a device, warmed up and batched.
 
-A runner turns a batch of prepared clips (float32 [B, 128000], 16 kHz, see
-pipeline.turn.clip) into end-of-turn probabilities (float32 [B]), computing the log-mel
-features on its own device. It is called from one thread only: the engine's worker.
+A runner turns a batch of prepared clips (float32 [B, 128000], 16 kHz, see models.clip) into
+end-of-turn probabilities (float32 [B]), computing the log-mel features on its own device.
+`create_runner` picks one (CUDA torch or CPU ONNX), `warm_up` runs it once before the first
+request, and `max_batch_for` caps the batch on a CPU. Every Smart Turn server uses these: the
+in-process engine, `switchboard turn-server` and the NGC model repository.
 """
 
 from pathlib import Path
 from typing import Literal, Protocol
 
 import numpy as np
+
+from models.clip import CLIP_SAMPLES
 
 Device = Literal["auto", "cpu", "cuda"]
 
@@ -48,3 +52,14 @@ def create_runner(
     from models.onnx_runner import OnnxRunner
 
     return OnnxRunner(model.path, threads=cpu_threads)
+
+
+def warm_up(runner: SmartTurnRunner) -> None:
+    """Score one silent clip, so JIT compilation and lazy allocations happen before requests."""
+    runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))
+
+
+def max_batch_for(runner: SmartTurnRunner, max_batch: int, cpu_max_batch: int) -> int:
+    """The largest batch to give `runner`: `max_batch`, capped at `cpu_max_batch` on a CPU
+    (the int8 model gains nothing from big batches there; each clip costs ~30 MB)."""
+    return min(max_batch, cpu_max_batch) if runner.device == "cpu" else max_batch

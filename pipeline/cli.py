@@ -1,7 +1,8 @@
 """The `switchboard` command: parses arguments, loads settings, runs one subcommand.
 
-Each subcommand lives in its own module with an `add_parser(subparsers)` function that sets
-`func(args, settings) -> int`; heavy imports happen inside `func`, so `--help` stays fast.
+Each subcommand lives in its own module of `pipeline/commands/` with an `add_parser(subparsers)`
+function that sets `func(args, settings) -> int`; heavy imports happen inside `func`, so
+`--help` stays fast.
 """
 
 import argparse
@@ -13,13 +14,13 @@ from pipeline.settings import SettingsError, load_settings
 
 # Modules that contribute subcommands, in the order `--help` lists them.
 COMMAND_MODULES = (
-    "pipeline.speech.command",
-    "pipeline.turn.command",
-    "pipeline.triton.command",
-    "pipeline.bench.command",
-    "pipeline.llm_server.command",
-    "pipeline.serve.command",
-    "pipeline.demo.command",
+    "pipeline.commands.speech_server",
+    "pipeline.commands.turn_score",
+    "pipeline.commands.turn_server",
+    "pipeline.commands.bench",
+    "pipeline.commands.llm_server",
+    "pipeline.commands.serve",
+    "pipeline.commands.demo",
 )
 
 

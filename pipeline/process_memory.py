@@ -1,21 +1,18 @@
-"""Keeping a long-running server's memory flat: how freed memory goes back to the system, and
-how Python finds the garbage a finished call leaves.
+"""Keeping a long-running server's memory flat: freed large blocks go back to the system, and
+the garbage a finished call leaves is collected when the call ends.
 
-`release_large_blocks()`: glibc's malloc serves a large block from its heaps once a block of
-that size has been freed (it raises its mmap threshold as it goes, up to 32 MB), and a heap
-holding a few live small blocks cannot shrink. Audio buffers, model inputs and outputs come
-and go in every call, on many threads, so a server's heaps kept growing. A fixed threshold
-maps each block of 128 KiB or more on its own, and freeing it unmaps it. An operator's own
-MALLOC_MMAP_THRESHOLD_ wins.
-
-`freeze_loaded_objects()` and `collect_finished_calls()`: a finished Pipecat call is a web of
-reference cycles (its pipeline, services, sessions, queued audio), freed only by a full
-collection. Python starts one when the objects that survived since the last reach a quarter
-of all long-lived ones; models and libraries make those hundreds of thousands, so a full
-collection came only every few dozen calls, and meanwhile each dead call held its memory.
-So the agent runs one after every call. Freezing what is loaded at startup takes those
-objects out of every collection's work: 5-10 ms a collection in a soak, against 0.2-0.4 s
-over all of them.
+In: nothing (process-wide switches). Out:
+`release_large_blocks()`: has glibc's malloc map each block of 128 KiB or more on its own, so
+freeing it unmaps it. glibc otherwise serves large blocks from its heaps once a block of that
+size has been freed (raising its mmap threshold up to 32 MB), and a heap that holds a few live
+small blocks cannot shrink; audio buffers and model inputs and outputs come and go in every
+call, on many threads. An operator's own MALLOC_MMAP_THRESHOLD_ wins.
+`freeze_loaded_objects()`: moves what is loaded at startup (models, libraries: hundreds of
+thousands of objects) into the permanent generation, out of every later collection's work.
+`collect_finished_calls()`: a full collection, run after every call. A finished Pipecat call
+is a web of reference cycles (its pipeline, services, sessions, queued audio) that only a
+full collection frees, and Python starts one on its own only when the objects that survived
+since the last reach a quarter of all long-lived ones, which is rarely in a loaded agent.
 """
 
 import ctypes

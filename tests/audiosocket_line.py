@@ -1,4 +1,4 @@
-"""Asterisk's end of an AudioSocket call, in Python: the demo's PhoneLine over AudioSocket.
+"""Asterisk's end of an AudioSocket call, in Python: the simulated PhoneLine over AudioSocket.
 
 In: the agent's AudioSocket (host, port). Out: the same caller as PhoneLine (speech paced at
 20 ms a packet, silence in between, every agent packet kept with its arrival time, DTMF keys),
@@ -15,7 +15,8 @@ import uuid
 import numpy as np
 
 from kernels.g711 import ulaw_decode
-from pipeline.demo.phone_line import AgentPacket, PhoneLine
+from pipeline.callers.paced_line import AgentPacket
+from pipeline.callers.websocket_line import PhoneLine
 from pipeline.telephony.audiosocket import AUDIO, DTMF, HANGUP, UUID, frame, read_frame
 
 

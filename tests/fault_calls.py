@@ -17,8 +17,8 @@ from typing import TypeVar
 import numpy as np
 from agent_fixture import Agent
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.phone_line import PhoneLine
+from pipeline.callers.voice import synthesize
+from pipeline.callers.websocket_line import PhoneLine
 
 ANSWER_S = 90  # after a fault, the agent answers or the call ends within this
 END_S = 30  # an answered call then stays up this long (it goes on, it does not hang)

@@ -21,6 +21,7 @@ from typing import Any
 import numpy as np
 from speech_server_fixture import free_port
 
+from pipeline.intake.calls import count_not_started
 from pipeline.settings import AgentSettings
 from pipeline.telephony.call_media import DTMF_DIGITS
 from pipeline.telephony.dtmf_events import event_payload
@@ -59,7 +60,8 @@ class RunningSip:
 def start_sip(
     handler: CallHandler, rtp_base: int, rtp_ports: int = 100, **agent: Any
 ) -> RunningSip:
-    """A SipServer on a free port of 127.0.0.1 with `rtp_ports` RTP ports from `rtp_base`."""
+    """A SipServer on a free port of 127.0.0.1 with `rtp_ports` RTP ports from `rtp_base`; it
+    counts the calls it refuses in switchboard_agent_calls_total, as the agent's does."""
     settings = AgentSettings(
         host="127.0.0.1",
         sip_port=free_port(),
@@ -68,7 +70,7 @@ def start_sip(
         **agent,
     )
     loop = asyncio.new_event_loop()
-    server = SipServer(settings, handler)
+    server = SipServer(settings, handler, on_not_started=count_not_started)
     thread = threading.Thread(target=loop.run_forever, daemon=True)
     thread.start()
     asyncio.run_coroutine_threadsafe(server.start(), loop).result(10)

@@ -4,7 +4,7 @@ from importlib.resources import files
 
 import numpy as np
 
-from pipeline.bench.caller_audio import CALL_CENTER_SENTENCES, synthesize
+from pipeline.callers.voice import CALL_CENTER_SENTENCES, synthesize
 from pipeline.wav import read_wav, write_wav
 
 __all__ = ["BECKETT_TEXT", "CALL_CENTER_SENTENCES", "beckett", "silence", "synthesize"]

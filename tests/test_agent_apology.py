@@ -19,9 +19,9 @@ from pipecat.pipeline.worker import PipelineWorker
 from prometheus_client import REGISTRY
 from speech_server_fixture import SpeechServer, free_port, speech_server  # noqa: F401
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.phone_line import PhoneLine
-from pipeline.demo.transcribe import transcribe
+from pipeline.callers.transcribe import transcribe
+from pipeline.callers.voice import synthesize
+from pipeline.callers.websocket_line import PhoneLine
 from pipeline.serve.app import create_app
 from pipeline.settings import Settings, load_settings
 

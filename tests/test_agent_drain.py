@@ -12,8 +12,8 @@ import pytest
 import websockets
 from agent_fixture import Agent, start_agent
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.phone_line import PhoneLine
+from pipeline.callers.voice import synthesize
+from pipeline.callers.websocket_line import PhoneLine
 
 pytestmark = pytest.mark.slow
 

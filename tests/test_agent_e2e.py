@@ -13,9 +13,9 @@ import pytest
 from agent_fixture import Agent, start_agent
 from fault_calls import ask, open_calls, wait_ready
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.phone_line import PhoneLine
-from pipeline.demo.transcribe import transcribe
+from pipeline.callers.transcribe import transcribe
+from pipeline.callers.voice import synthesize
+from pipeline.callers.websocket_line import PhoneLine
 
 pytestmark = pytest.mark.slow
 

@@ -13,7 +13,7 @@ from agent_fixture import Agent, start_agent
 from fault_calls import ask, open_calls, wait_ready
 from triton_server_fixture import turn_server  # noqa: F401
 
-from pipeline.triton.process import TurnServerProcess
+from pipeline.bench.turn.turn_server_process import TurnServerProcess
 
 pytestmark = pytest.mark.slow
 

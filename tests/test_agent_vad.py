@@ -8,8 +8,9 @@ import pytest
 from pipecat.audio.vad.silero import SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
 
-from pipeline.agent.vad import SharedSileroVADAnalyzer, shared_session
-from pipeline.bench.utterance_audio import line_noise, render_utterance
+from models.silero_vad import silero_session
+from pipeline.agent.vad import SharedSileroVADAnalyzer
+from pipeline.callers.utterance_audio import line_noise, render_utterance
 
 PARAMS = VADParams(stop_secs=0.2)
 
@@ -52,7 +53,7 @@ def test_calls_share_the_session_but_not_the_state() -> None:
 
     async def interleaved() -> list[str]:
         caller, other = (_analyzer(SharedSileroVADAnalyzer, rate) for _ in range(2))
-        assert caller._model.session is other._model.session is shared_session()
+        assert caller._model.session is other._model.session is silero_session()
         states = []
         for mine, theirs in zip(speech, noise, strict=True):
             states.append((await caller.analyze_audio(mine)).name)

@@ -12,8 +12,8 @@ import pytest
 from agent_fixture import Agent, start_agent
 from audiosocket_line import AudioSocketLine
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.transcribe import transcribe
+from pipeline.callers.transcribe import transcribe
+from pipeline.callers.voice import synthesize
 from pipeline.telephony.audiosocket import (
     AUDIO,
     DTMF,

@@ -9,7 +9,7 @@ import sys
 import pytest
 from agent_fixture import REPO
 
-from pipeline.bench.agent_under_test import started_agent
+from pipeline.bench.calls.agent_under_test import started_agent
 from pipeline.cli import main
 from pipeline.settings import load_settings
 

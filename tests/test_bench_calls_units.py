@@ -8,18 +8,22 @@ from datetime import UTC, datetime
 
 import pytest
 
-from pipeline.bench.agent_probe import (
+from pipeline.bench.calls.agent_probe import (
     histogram_buckets,
     process_role,
     quantile_ms,
     tree_rss,
     tree_rss_by_role,
 )
-from pipeline.bench.agent_transcripts import caller_turn_ends, lost_transcripts, premature_turn_ends
-from pipeline.bench.call_timeline import CallerTurn, agent_bursts, judge_turn
-from pipeline.bench.calls import scenario_path
-from pipeline.bench.calls_summary import summarize
-from pipeline.bench.scripted_call import CallRecord
+from pipeline.bench.calls.agent_transcripts import (
+    caller_turn_ends,
+    lost_transcripts,
+    premature_turn_ends,
+)
+from pipeline.bench.calls.call_timeline import CallerTurn, agent_bursts, judge_turn
+from pipeline.bench.calls.scenario import scenario_path
+from pipeline.bench.calls.scripted_call import CallRecord
+from pipeline.bench.calls.summary import summarize
 
 
 def packets(start: float, end: float, every: float = 0.02) -> list[float]:

@@ -6,17 +6,16 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from pipeline.bench.scenario import (
+from pipeline.bench.calls.scenario import (
     BargeInStep,
     DtmfStep,
     HangUpStep,
     ScenarioError,
     SilenceStep,
     load_scenario,
-    render_utterance,
     shipped_scenarios,
 )
-from pipeline.bench.utterance_audio import LEAD_IN_S
+from pipeline.callers.utterance_audio import LEAD_IN_S, render_utterance
 
 GOOD = """
 name: tiny

@@ -11,10 +11,7 @@ import numpy as np
 import pytest
 from pipecat.audio.turn.smart_turn import base_smart_turn
 
-from pipeline.bench.scenario import line_noise, render_utterance
-from pipeline.bench.telephone_audio import agent_frames
-from pipeline.bench.turn_quality_score import Case, score, summarize
-from pipeline.bench.turn_replay import (
+from pipeline.bench.turn_quality.replay import (
     VAD_ONLY_TIMEOUT_S,
     Decision,
     Replay,
@@ -22,6 +19,9 @@ from pipeline.bench.turn_replay import (
     replay_vad_only,
     vad_track,
 )
+from pipeline.bench.turn_quality.score import Case, score, summarize
+from pipeline.callers.telephone_audio import agent_frames
+from pipeline.callers.utterance_audio import line_noise, render_utterance
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
@@ -126,7 +126,7 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
     command += ["--scenario", str(scenario), "--sweep-ms", "300", "--json", str(out)]
     done = subprocess.run(command, capture_output=True, text=True, timeout=400)
     assert done.returncode == 0, done.stderr[-2000:]
-    assert "seed claim" in done.stdout
+    assert "published claim" in done.stdout
     result = json.loads(out.read_text())
     assert result["vad_only_timeout_s"] == VAD_ONLY_TIMEOUT_S
     for rate in ("16000", "8000"):
@@ -142,7 +142,7 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
         vad_stt = result["results"][rate]["vad_stt"]
         assert vad_stt["pauses_cut"] == 1
         assert vad_stt["latency_ms"]["p50"] > vad["latency_ms"]["p50"]
-        assert {rate, f"{rate}_stt"} <= set(result["seed_claim"])
+        assert {rate, f"{rate}_stt"} <= set(result["published_claim"])
     assert len(result["utterances"]) == 2 * 4 * 3  # rates x modes x utterances
 
 
@@ -165,8 +165,8 @@ def test_bad_arguments_are_named(tmp_path: Path, args: list[str], named: str) ->
 
 
 def test_transcript_wait_delays_the_end_and_lets_resumed_speech_cancel_it() -> None:
-    from pipeline.bench.transcript_wait import wait_for_transcript
-    from pipeline.bench.turn_replay import VadTrack
+    from pipeline.bench.turn_quality.replay import VadTrack
+    from pipeline.bench.turn_quality.transcript_wait import wait_for_transcript
 
     events = {1.0: "stop", 1.5: "start", 3.0: "stop"}  # a pause from 1.0 to 1.5 s, VAD times
     track = VadTrack([(t / 50, b"", events.get(t / 50, "")) for t in range(1, 300)], 0.2)

@@ -24,9 +24,10 @@ from pipecat.turns.user_stop import (
 )
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
-from pipeline.bench.scenario import line_noise, render_utterance
-from pipeline.bench.telephone_audio import FRAME_S, PIPELINE_RATE, agent_frames
-from pipeline.bench.turn_replay import replay_smart, replay_vad_only, vad_track
+from pipeline.bench.turn_quality.replay import replay_smart, replay_vad_only, vad_track
+from pipeline.callers.line import PACKET_S, PIPELINE_RATE
+from pipeline.callers.telephone_audio import agent_frames
+from pipeline.callers.utterance_audio import line_noise, render_utterance
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 
@@ -47,11 +48,11 @@ class _PacedFrames:
         for i, pcm in enumerate(self.frames):
             self.sent_at.append(time.monotonic())
             yield InputAudioRawFrame(audio=pcm, sample_rate=PIPELINE_RATE, num_channels=1)
-            yield SleepFrame(sleep=max(0.0, start + (i + 1) * FRAME_S - time.monotonic()))
+            yield SleepFrame(sleep=max(0.0, start + (i + 1) * PACKET_S - time.monotonic()))
 
     def audio_time(self, wall: float) -> float:
         """Audio time (end of the last frame sent) at a wall-clock moment."""
-        return int(np.searchsorted(self.sent_at, wall, side="right")) * FRAME_S
+        return int(np.searchsorted(self.sent_at, wall, side="right")) * PACKET_S
 
 
 async def _live_turn_ends(frames: list[bytes], stop_strategy) -> list[float]:

@@ -30,8 +30,8 @@ from browser_cdp import RECORD_RATE, Page, open_page
 from speech_server_fixture import free_port
 
 from pipeline.agent.tools import GREETING
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.transcribe import transcribe
+from pipeline.callers.transcribe import transcribe
+from pipeline.callers.voice import synthesize
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import soxr
 from pipecat.frames.frames import InputAudioRawFrame
 
 from kernels.g711 import ulaw_encode
-from pipeline.serve.websocket_call import PromptTwilioSerializer
 from pipeline.telephony.line_upsampler import TAPS_PER_PHASE, LineUpsampler
+from pipeline.telephony.twilio_serializer import PromptTwilioSerializer
 
 PACKET = 160  # 20 ms at 8 kHz
 

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import websockets
 
-from pipeline.demo.phone_line import PhoneLine
+from pipeline.callers.websocket_line import PhoneLine
 
 
 async def _agent_hanging_up_after(packets: int, port_ready: asyncio.Future) -> None:

@@ -14,9 +14,9 @@ from baresip_peer import baresip_call
 from sip_peers import rtp_packets, run_sipp, sipp_report, write_pcap
 from speech_server_fixture import free_port
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.bench.sip_line import SipPhoneLine
-from pipeline.demo.transcribe import transcribe
+from pipeline.callers.sip_line import SipPhoneLine
+from pipeline.callers.transcribe import transcribe
+from pipeline.callers.voice import synthesize
 
 pytestmark = pytest.mark.timeout(600)
 QUESTION = "Hi, my order number is one two three four. Where is it?"
@@ -79,7 +79,7 @@ def test_sip_port_out_of_range_is_refused_before_anything_starts():
 
 
 def test_bench_sip_caller_hears_the_greeting_gets_an_answer_and_hangs_up(agent):
-    # The bench's SIP caller (pipeline/bench/sip_line.py), not an outside SIP phone: INVITE,
+    # The simulated SIP caller (pipeline/callers/sip_line.py), not an outside SIP phone: INVITE,
     # RTP both ways, BYE on the way out.
     question = synthesize(QUESTION, 16000)
 

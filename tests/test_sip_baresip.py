@@ -6,7 +6,7 @@ import pytest
 from baresip_peer import baresip_call
 from sip_peers import start_sip
 
-from pipeline.bench.caller_audio import synthesize
+from pipeline.callers.voice import synthesize
 from pipeline.telephony.sip.handler import EchoHandler
 
 pytestmark = pytest.mark.timeout(120)

@@ -20,7 +20,7 @@ from sip_peers import (
     write_pcap,
 )
 
-from pipeline.bench.caller_audio import synthesize
+from pipeline.callers.voice import synthesize
 from pipeline.telephony.rtp_packet import RtpPacket, build
 from pipeline.telephony.sdp import parse_offer
 from pipeline.telephony.sip.handler import EchoHandler

@@ -1,4 +1,4 @@
-"""The bench's SIP caller (pipeline/bench/sip_line.py) against real SIP peers: the agent's
+"""The simulated SIP caller (pipeline/callers/sip_line.py) against real SIP peers: the agent's
 own SIP server with the echo handler (speech comes back as RTP, DTMF arrives as RFC 4733
 events, "#" makes the server hang up with BYE), and a UDP responder that refuses with 486."""
 
@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from sip_peers import start_sip
 
-from pipeline.bench.sip_line import SipCallRefused, SipPhoneLine
+from pipeline.callers.sip_line import SipCallRefused, SipPhoneLine
 from pipeline.telephony.sip.handler import EchoHandler
 from pipeline.telephony.sip.message import parse
 from pipeline.telephony.sip.responses import response

@@ -21,7 +21,7 @@ from sip_peers import (
     write_pcap,
 )
 
-from pipeline.bench.caller_audio import synthesize
+from pipeline.callers.voice import synthesize
 from pipeline.telephony.sip.handler import EchoHandler
 
 pytestmark = pytest.mark.timeout(300)

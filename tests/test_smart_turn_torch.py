@@ -9,11 +9,11 @@ import pytest
 import soxr
 import torch
 from speech_audio import beckett, silence
+from verdict_agreement import agreement_report, pipecat_features, torch_probabilities
 
 from models.onnx_weights import dequantize, dequantized_onnx
 from models.smart_turn_file import INPUT_NAME, locate
 from models.smart_turn_torch import SmartTurnTorch
-from models.verdict_agreement import agreement_report, pipecat_features, torch_probabilities
 
 COMPLETE = [
     "I'd like to cancel my order.",

@@ -8,12 +8,12 @@ from pipecat.audio.turn.smart_turn._whisper_features import (
 )
 from turn_clips import turn_clips
 
+from models.clip import prepare_clip
 from models.runner import create_runner, cuda_available
 from models.smart_turn_file import locate
 from models.smart_turn_torch import SmartTurnTorch
 from models.torch_runner import TorchRunner
-from pipeline.turn.clip import prepare_clip
-from pipeline.turn.engine import BatchingTurnEngine
+from pipeline.turn.local_engine import BatchingTurnEngine
 
 
 @pytest.fixture(scope="module")

@@ -11,9 +11,9 @@ from triton_server_fixture import free_port
 
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
-from pipeline.turn.engine import BatchingTurnEngine
+from pipeline.turn.engine_registry import build_engine
 from pipeline.turn.failover import FailoverTurnEngine
-from pipeline.turn.shared import build_engine
+from pipeline.turn.local_engine import BatchingTurnEngine
 from pipeline.turn.triton_engine import TritonTurnEngine, TritonTurnError, TritonUnreachable
 
 BACKUP_P = 0.25

@@ -24,7 +24,7 @@ from google.protobuf import text_format
 from triton_server_fixture import free_port, http_status
 from turn_clips import stock_probability, turn_clips
 
-from pipeline.triton import contract
+from models import triton_contract as contract
 from pipeline.turn.triton_engine import TritonTurnEngine
 
 REPO = Path(__file__).resolve().parent.parent

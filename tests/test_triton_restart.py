@@ -12,7 +12,7 @@ from turn_clips import turn_clips
 
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
-from pipeline.turn.shared import build_engine
+from pipeline.turn.engine_registry import build_engine
 
 pytestmark = pytest.mark.slow
 CALLS = 6

@@ -10,11 +10,11 @@ from triton_server_fixture import turn_server  # noqa: F401  (the session fixtur
 from tritonclient.utils import InferenceServerException
 from turn_clips import turn_clips
 
+from models import triton_contract as contract
 from models.onnx_runner import OnnxRunner
 from models.smart_turn_file import locate
 from pipeline.settings import TurnSettings
-from pipeline.triton import contract
-from pipeline.turn.engine import BatchingTurnEngine
+from pipeline.turn.local_engine import BatchingTurnEngine
 from pipeline.turn.triton_engine import TritonTurnEngine
 
 pytestmark = pytest.mark.slow

@@ -11,7 +11,7 @@ from turn_clips import turn_clips
 from models.smart_turn_file import SmartTurnFileError
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
-from pipeline.turn.shared import build_engine
+from pipeline.turn.engine_registry import build_engine
 
 SETTINGS = TurnSettings(device="cpu", deadline_ms=120_000)
 

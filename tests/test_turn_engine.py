@@ -9,7 +9,7 @@ from turn_clips import stock_probability, turn_clips
 
 from models.onnx_runner import OnnxRunner
 from models.smart_turn_file import locate
-from pipeline.turn.engine import BatchingTurnEngine, TurnEngineOverloaded
+from pipeline.turn.local_engine import BatchingTurnEngine, TurnEngineOverloaded
 
 
 @pytest.fixture(scope="module")

@@ -1,13 +1,14 @@
 """A live `switchboard turn-server` (Smart Turn on Triton, CPU) for tests: one per session.
 
-The server runs in its own process group (pipeline.triton.process), so tests can `kill()` all
-of it at once, as a node failure would, and `start()` it again on the same ports. Teardown
-stops it and checks that no process of its group is left behind.
+The server runs in its own process group (pipeline.bench.turn.turn_server_process), so tests
+can `kill()` all of it at once, as a node failure would, and `start()` it again on the same
+ports. Teardown stops it and checks that no process of its group is left behind.
 """
 
 import pytest
 
-from pipeline.triton.process import TurnServerProcess, free_port, http_status
+from pipeline.bench.localhost import free_port, http_status
+from pipeline.bench.turn.turn_server_process import TurnServerProcess
 
 __all__ = ["free_port", "http_status", "turn_server"]
 

@@ -1,8 +1,9 @@
 """One call's Pipecat pipeline, around whatever transport carries the call.
 
-In: a Pipecat transport (WebSocket, WebRTC, later SIP), the settings, the order fixture.
-Out: a PipelineWorker ready for a WorkerRunner, plus the call's tools (which record what
-the LLM called). The frames flow:
+In: a Pipecat transport (whatever carries the call: a Twilio media stream, a SIP/RTP or
+AudioSocket leg, WebRTC; pipeline/intake/ picks it), the settings, the orders. Out: a
+PipelineWorker, plus the call's tools (which record what the LLM called), and `run_call`,
+which runs the worker to its end and counts how the call ended. The frames flow:
 
     transport.input -> STT -> user aggregator -> frame lag -> LLM -> TTS -> transport.output
         -> assistant aggregator (what the agent said goes back into the context)
@@ -43,7 +44,7 @@ from pipecat.workers.runner import WorkerRunner
 
 from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
-from pipeline.agent.metrics import ACTIVE_CALLS, CALLS, COLLECT_PAUSE
+from pipeline.agent.metrics import CALLS, COLLECT_PAUSE
 from pipeline.agent.service_failure import ServiceFailureHandler
 from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
@@ -148,7 +149,6 @@ async def run_call(worker: PipelineWorker, call_id: str = "") -> str:
     measure_call(worker)
     failures = ServiceFailureHandler(worker, call_id)
     runner = WorkerRunner(handle_sigint=False)
-    ACTIVE_CALLS.inc()
     try:
         await runner.add_workers(worker)
         await runner.run()
@@ -156,7 +156,6 @@ async def run_call(worker: PipelineWorker, call_id: str = "") -> str:
         failures.outcome = "failed"
         raise
     finally:
-        ACTIVE_CALLS.dec()
         CALLS.labels(failures.outcome).inc()
         asyncio.get_running_loop().call_later(COLLECT_DELAY_S, _collect_finished_call)
     return failures.outcome

@@ -1,7 +1,8 @@
 """Prometheus metrics of the agent process (scraped from agent.metrics_port).
 
 In: observations from the call pipelines (pipeline/agent/frame_lag.py,
-pipeline/agent/call_metrics.py, pipeline/serve/app.py). Out: these metric objects in
+pipeline/agent/call_metrics.py, pipeline/agent/call.py) and the call intake
+(pipeline/intake/calls.py: calls in progress, refusals). Out: these metric objects in
 prometheus_client's default registry, which `serve` exposes. The turn engine's own metrics
 live in pipeline/turn/metrics.py; docs/metrics.md lists them all.
 """
@@ -18,13 +19,7 @@ FRAME_LAG = Histogram(
     "against the call's audio clock",
     buckets=_LAG_BUCKETS,
 )
-ACTIVE_CALLS = Gauge("switchboard_agent_active_calls", "Calls in progress")
-
-
-def active_calls() -> int:
-    """Calls in progress in this process, over every transport (what ACTIVE_CALLS shows)."""
-    return int(ACTIVE_CALLS.collect()[0].samples[0].value)
-
+ACTIVE_CALLS = Gauge("switchboard_agent_active_calls", "Calls in progress")  # the intake's count
 
 CALLS = Counter(
     "switchboard_agent_calls_total",

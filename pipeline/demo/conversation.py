@@ -1,4 +1,4 @@
-"""A scripted caller: says its lines over a PhoneLine, listens, and records the conversation.
+"""The demo's scripted caller: says its lines over a PhoneLine, listens, records the call.
 
 In: the agent's ws:// URL, the speech server's address (to transcribe the agent) and a
 script of caller lines. Out: the turns, in order; each agent turn carries the latency from
@@ -12,11 +12,10 @@ from dataclasses import asdict, dataclass
 
 import numpy as np
 
-from pipeline.bench.caller_audio import synthesize
-from pipeline.demo.phone_line import PhoneLine
-from pipeline.demo.transcribe import transcribe
-
-RATE = 16000
+from pipeline.callers.line import PIPELINE_RATE
+from pipeline.callers.transcribe import transcribe
+from pipeline.callers.voice import synthesize
+from pipeline.callers.websocket_line import PhoneLine
 
 
 @dataclass(frozen=True)
@@ -31,10 +30,11 @@ class CallerLine:
         return " ... ".join(self.parts) if self.pause_s else " ".join(self.parts)
 
     def audio(self) -> np.ndarray:
-        pause = np.zeros(int(RATE * self.pause_s), dtype=np.int16)
+        pause = np.zeros(int(PIPELINE_RATE * self.pause_s), dtype=np.int16)
         pieces = []
         for i, part in enumerate(self.parts):
-            pieces += [pause, synthesize(part, RATE)] if i else [synthesize(part, RATE)]
+            speech = synthesize(part, PIPELINE_RATE)
+            pieces += [pause, speech] if i else [speech]
         return np.concatenate(pieces)
 
 
@@ -60,7 +60,7 @@ def trailing_silence_s(audio: np.ndarray, threshold: int = 500) -> float:
     """Seconds of quiet after the last loud sample (piper pads its output)."""
     loud = np.flatnonzero(np.abs(audio.astype(np.int32)) > threshold)
     last = loud[-1] + 1 if len(loud) else 0
-    return (len(audio) - last) / RATE
+    return (len(audio) - last) / PIPELINE_RATE
 
 
 async def _agent_turn(

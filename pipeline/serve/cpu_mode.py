@@ -1,4 +1,5 @@
-"""What `serve --cpu` runs beside the agent: the CPU speech server and the CPU LLM server.
+"""What `serve --cpu` and `demo --interactive` run beside the agent: the CPU speech server and
+the CPU LLM server (started by pipeline/serve/agent_process.py).
 
 In: settings. Out: the two Child specs (command, health probe, how to run it by hand) and
 settings whose asr/tts/llm endpoints point at them. The turn engine needs no child: it runs

@@ -1,12 +1,11 @@
 """Graceful shutdown of the agent's web server: drain calls on the first SIGTERM or Ctrl-C.
 
-In: uvicorn's config, the app's state (`calls`: WebSocket calls in progress, `draining`), the
-drain timeout (agent.drain_timeout_s). Calls in progress are counted over every transport
-(switchboard_agent_active_calls) as well as the app's own count. Out: a uvicorn Server
-that, on the first signal, sets `state.draining` (the app then answers /readyz with 503 and
-refuses new calls) and keeps serving until the calls in progress have ended or the timeout
-has passed; then it shuts down as uvicorn does (open calls are closed) and re-raises the
-signal, so `serve` stops its children. A second signal stops it at once.
+In: uvicorn's config, the process's `CallIntake` (`calls` in progress over every carrier,
+`draining`), the drain timeout (agent.drain_timeout_s). Out: a uvicorn Server that, on the
+first signal, sets `intake.draining` (the carriers then refuse new calls and /readyz answers
+503) and keeps serving until the calls in progress have ended or the timeout has passed; then
+it shuts down as uvicorn does (open calls are closed) and re-raises the signal, so `serve`
+stops its children. A second signal stops it at once.
 """
 
 import logging
@@ -14,9 +13,8 @@ import time
 from types import FrameType
 
 import uvicorn
-from starlette.datastructures import State
 
-from pipeline.agent.metrics import active_calls
+from pipeline.intake.calls import CallIntake
 
 log = logging.getLogger(__name__)
 
@@ -24,9 +22,9 @@ log = logging.getLogger(__name__)
 class DrainingServer(uvicorn.Server):
     """uvicorn.Server that drains calls before it stops (see the module docstring)."""
 
-    def __init__(self, config: uvicorn.Config, state: State, timeout_s: float) -> None:
+    def __init__(self, config: uvicorn.Config, intake: CallIntake, timeout_s: float) -> None:
         super().__init__(config)
-        self.state = state
+        self.intake = intake
         self.timeout_s = timeout_s
         self._drain_since: float | None = None
 
@@ -36,12 +34,12 @@ class DrainingServer(uvicorn.Server):
             return
         self._captured_signals.append(sig)  # re-raised once uvicorn has stopped
         self._drain_since = time.monotonic()
-        self.state.draining = True
+        self.intake.draining = True
 
     async def on_tick(self, counter: int) -> bool:
         if self._drain_since is not None and not self.should_exit:
             waited = time.monotonic() - self._drain_since
-            calls = max(self.state.calls, active_calls())
+            calls = self.intake.calls
             if counter % 50 == 0 or calls == 0:
                 log.info("draining: %d call(s) in progress after %.0f s", calls, waited)
             if calls == 0:

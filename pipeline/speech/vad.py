@@ -1,14 +1,14 @@
 """Silero voice activity detection: one shared model, a small recurrent state per stream.
 
 In: 16 kHz float32 audio in 32 ms frames (512 samples). Out: the probability that each frame
-is speech. The ONNX model is the one bundled in pipecat-ai; onnxruntime sessions are safe
-to run from many threads, so every stream shares one session and keeps only its own state.
+is speech. Every stream runs the process's one Silero session (models.silero_vad, the ONNX
+bundled in pipecat-ai) and keeps only its own state.
 """
-
-from importlib.resources import files
 
 import numpy as np
 import onnxruntime as ort
+
+from models.silero_vad import silero_session
 
 RATE = 16000
 FRAME = 512  # samples per VAD frame at 16 kHz (32 ms)
@@ -20,14 +20,7 @@ class SileroVad:
     """The shared model. `stream()` gives each audio stream its own state."""
 
     def __init__(self) -> None:
-        path = files("pipecat.audio.vad.data").joinpath("silero_vad.onnx")
-        options = ort.SessionOptions()
-        options.intra_op_num_threads = 1
-        options.inter_op_num_threads = 1
-        options.add_session_config_entry("session.intra_op.allow_spinning", "0")
-        self._session = ort.InferenceSession(
-            str(path), sess_options=options, providers=["CPUExecutionProvider"]
-        )
+        self._session = silero_session()
 
     def stream(self) -> "VadStream":
         return VadStream(self._session)

@@ -1,11 +1,12 @@
 """The process environment PyTriton's bundled tritonserver needs, checked and fixed before start.
 
-Two known traps (docs in DESIGN.md, "Triton"):
+In: this process's environment. Out: LD_LIBRARY_PATH fixed in place, or a
+TritonEnvironmentError that says what to install. Two known traps:
 - Its Python-backend stub loads libpython through the library search path. With a Python
   built outside the system (pyenv, for one) it finds another libpython first and every model
   fails to load with `'_thread.RLock' object has no attribute '_recursion_count'`. The cure is
   LD_LIBRARY_PATH starting with this interpreter's LIBDIR.
-- Its proxy is built against numpy 1.x.
+- Its proxy is built against numpy 1.x, so numpy 2 cannot run it.
 
 tritonserver and the stub are children started later by this process, so fixing
 `os.environ` here is enough: they inherit it (no re-exec of ourselves is needed).

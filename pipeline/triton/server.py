@@ -1,11 +1,12 @@
-"""Smart Turn on Triton: the turn engine's batch function bound into PyTriton's tritonserver.
+"""Smart Turn on Triton: the model contract's scoring function bound into PyTriton's tritonserver.
 
-In: Triton requests for model `smart_turn` (pipeline.triton.contract: `audio` INT16 [128000]).
+In: Triton requests for model `smart_turn` (models.triton_contract: `audio` INT16 [n, 128000]).
 Triton's dynamic batcher gathers them (up to `max_batch`, waiting at most `max_queue_delay_us`
-for more); `score_batch` turns one batch into `probability` FP32 [B, 1] with the same runner
-as the in-process engine (models.runner: CUDA with on-device features when there is a GPU,
-else the bundled int8 ONNX on CPU with Pipecat's own features), so the server's answers
-equal the local engine's.
+for more); `make_infer` scores them together with models.triton_contract.score_requests
+(the function the NGC model repository uses too) and answers `probability` FP32 [n, 1] per
+request. The runner is the in-process engine's (models.runner: CUDA with on-device features
+when there is a GPU, else the bundled int8 ONNX on CPU with Pipecat's own features), so the
+server's answers equal the local engine's.
 Triton itself checks dtype, shape and batch size and answers errors; a failing batch is
 answered with an error and the server carries on.
 """
@@ -20,10 +21,9 @@ from types import FrameType
 
 import numpy as np
 
-from models.runner import Device, SmartTurnRunner, create_runner
-from pipeline.triton import contract
+from models import triton_contract as contract
+from models.runner import Device, SmartTurnRunner, create_runner, max_batch_for, warm_up
 from pipeline.triton.environment import prepare_triton_environment
-from pipeline.turn.clip import CLIP_SAMPLES, to_float32
 
 log = logging.getLogger(__name__)
 RESTRICTED_ENDPOINTS = ("shared-memory", "model-repository", "trace", "logging")
@@ -47,17 +47,15 @@ class TurnServerOptions:
     cpu_threads: int | None = None
 
 
-def make_score_batch(runner: SmartTurnRunner) -> Callable[..., dict[str, np.ndarray]]:
-    """The inference callable PyTriton binds: a batch of int16 clips → probabilities."""
-    from pytriton.decorators import batch
+def make_infer(runner: SmartTurnRunner) -> Callable[[list], list[dict[str, np.ndarray]]]:
+    """The inference callable PyTriton binds: the requests Triton batched → one answer each."""
 
-    @batch
-    def score_batch(**inputs: np.ndarray) -> dict[str, np.ndarray]:
-        clips = to_float32(inputs[contract.INPUT_NAME])  # int16 / 32768, as Pipecat scales
-        probabilities = runner.score(clips)
-        return {contract.OUTPUT_NAME: probabilities.astype(np.float32).reshape(-1, 1)}
+    def infer(requests: list) -> list[dict[str, np.ndarray]]:
+        audio = [request[contract.INPUT_NAME] for request in requests]
+        answers = contract.score_requests(runner, audio)
+        return [{contract.OUTPUT_NAME: probabilities} for probabilities in answers]
 
-    return score_batch
+    return infer
 
 
 def serve(options: TurnServerOptions) -> int:
@@ -72,10 +70,8 @@ def serve(options: TurnServerOptions) -> int:
         runner = create_runner(options.device, options.model_path, options.cpu_threads)
     except (RuntimeError, OSError) as exc:  # no GPU for "cuda", a bad model file
         raise TurnServerError(f"cannot load Smart Turn on {options.device}: {exc}") from exc
-    runner.score(np.zeros((1, CLIP_SAMPLES), dtype=np.float32))  # warm up before "ready"
-    max_batch = options.max_batch
-    if runner.device == "cpu":  # as the in-process engine: ~30 MB of activations per clip
-        max_batch = min(max_batch, options.cpu_max_batch)
+    warm_up(runner)  # before "ready"
+    max_batch = max_batch_for(runner, options.max_batch, options.cpu_max_batch)
     log.info("Smart Turn runner ready on %s", runner.device)
     config = TritonConfig(
         http_address=options.host,
@@ -98,7 +94,7 @@ def serve(options: TurnServerOptions) -> int:
     with Triton(config=config, security_config=security) as triton:
         triton.bind(
             model_name=contract.MODEL_NAME,
-            infer_func=make_score_batch(runner),
+            infer_func=make_infer(runner),
             inputs=[Tensor(name=contract.INPUT_NAME, dtype=np.int16, shape=contract.INPUT_SHAPE)],
             outputs=[
                 Tensor(name=contract.OUTPUT_NAME, dtype=np.float32, shape=contract.OUTPUT_SHAPE)

@@ -22,10 +22,10 @@ from pipecat.audio.turn.smart_turn.base_smart_turn import BaseSmartTurn
 from pipecat.metrics.metrics import MetricsData, TurnMetricsData
 
 from pipeline.settings import TurnSettings
-from pipeline.turn.engine import TurnEngineOverloaded
+from pipeline.turn.engine_registry import shared_engine
 from pipeline.turn.interface import TurnEngine
+from pipeline.turn.local_engine import TurnEngineOverloaded
 from pipeline.turn.metrics import TURN_FALLBACKS
-from pipeline.turn.shared import shared_engine
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from pipeline.turn.clip import CLIP_SECONDS
-from pipeline.turn.engine import BatchingTurnEngine
+from models.clip import CLIP_SECONDS
 from pipeline.turn.interface import TurnEngine
+from pipeline.turn.local_engine import BatchingTurnEngine
 from pipeline.turn.metrics import TRITON_CIRCUIT_OPEN, TRITON_FAILOVERS
 from pipeline.turn.triton_engine import TritonTurnEngine, TritonUnreachable, triton_clip
 

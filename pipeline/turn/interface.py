@@ -11,7 +11,7 @@ from concurrent.futures import Future
 
 import numpy as np
 
-from pipeline.turn.clip import CLIP_SECONDS
+from models.clip import CLIP_SECONDS
 
 
 class TurnEngine(ABC):

@@ -1,7 +1,7 @@
 """The Triton turn engine: turn questions answered by a remote `smart_turn` model on Triton.
 
 `await engine.submit(audio, sample_rate)` → probability, like the in-process engine. The clip
-is prepared here (pipeline.turn.clip, then int16: the model's contract) and sent as one
+is prepared here (models.clip, then int16: models.triton_contract) and sent as one
 request; Triton batches the requests of every agent. One gRPC channel per engine (tritonclient's
 asyncio client), driven by the engine's own event-loop thread, so any thread and any event
 loop may submit. A request that fails raises:
@@ -22,8 +22,8 @@ import numpy as np
 import tritonclient.grpc.aio as triton_grpc
 from tritonclient.utils import InferenceServerException
 
-from pipeline.triton import contract
-from pipeline.turn.clip import CLIP_SECONDS, prepare_clip
+from models import triton_contract as contract
+from models.clip import CLIP_SECONDS, prepare_clip
 from pipeline.turn.interface import TurnEngine
 from pipeline.turn.metrics import TURN_LATENCY, TURN_REQUESTS
 
@@ -137,10 +137,8 @@ class TritonTurnEngine(TurnEngine):
 def triton_clip(
     audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
 ) -> np.ndarray:
-    """Turn audio (int16 or float, any usable rate) → the model's int16 [128000] clip."""
-    floating = np.issubdtype(audio.dtype, np.floating)
-    if floating and not np.isfinite(audio).all():
-        raise ValueError("turn audio contains NaN or infinite samples")
+    """Turn audio (int16 or float, any usable rate) → the model's int16 [128000] clip; bad
+    audio raises as models.clip.check_turn_audio."""
     return contract.clip_to_int16(prepare_clip(audio, sample_rate, max_seconds))
 
 

@@ -4,8 +4,9 @@ In: an INVITE the server has admitted (allowed peer, authenticated, under capaci
 requests of its dialog (ACK, CANCEL, BYE, re-INVITE, NOTIFY). Out: 180 and 200 with our SDP
 (`session.py`: the answer, or our offer when the INVITE had none), or 488 for SDP we cannot
 take, 503 with no free RTP port, 487 when cancelled while ringing; the media leg handed to
-the `CallHandler`; BYE or REFER when the bot ends the call. Anything that goes wrong stays
-inside this call.
+the `CallHandler`; BYE or REFER when the bot ends the call. A call refused or failed before
+it reached the handler is reported to `on_not_started`. Anything that goes wrong stays inside
+this call.
 """
 
 import asyncio
@@ -14,10 +15,14 @@ import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pipeline.agent.metrics import CALLS
 from pipeline.telephony.sdp import SdpError
 from pipeline.telephony.sip.dialog import Dialog
-from pipeline.telephony.sip.handler import CallHandler, CallInfo
+from pipeline.telephony.sip.handler import (
+    CallHandler,
+    CallInfo,
+    NotStartedHook,
+    ignore_not_started,
+)
 from pipeline.telephony.sip.message import SipMessage
 from pipeline.telephony.sip.responses import ALLOW, response
 from pipeline.telephony.sip.session import SdpSession
@@ -43,10 +48,12 @@ class SipCall:
         ring_s: float = 0.0,
         transfer_target: str = "",
         advertise: str,
+        on_not_started: NotStartedHook = ignore_not_started,
     ) -> None:
         self.invite, self.dialog, self.send = invite, dialog, send
         self.open_leg, self.handler = open_leg, handler
         self.ring_s, self.transfer_target, self.advertise = ring_s, transfer_target, advertise
+        self.on_not_started = on_not_started
         self.state = "early"  # -> confirmed -> ended
         self.leg: Any = None
         self.final: SipMessage | None = None  # our final answer to the INVITE, for retransmits
@@ -59,7 +66,7 @@ class SipCall:
     def _answer(self, status: int, **kwargs: Any) -> None:
         """A final answer other than 200: the call never starts."""
         if status != 487:  # a cancelled call was not refused
-            CALLS.labels("failed" if status == 500 else "refused").inc()
+            self.on_not_started("failed" if status == 500 else "refused")
         self.final = response(self.invite, status, to_tag=self.dialog.local_tag, **kwargs)
         self.send(self.final)
 

@@ -3,18 +3,26 @@
 In: the call's `CallMedia` (audio and DTMF both ways) and `CallInfo` (who calls whom). Out:
 how the bot side ended the call: "hangup" (the server sends BYE) or "transfer" (the server
 sends REFER to the configured extension). When the caller hangs up first, `media.read()`
-returns None and whatever the handler returns is ignored.
+returns None and whatever the handler returns is ignored. An INVITE that never reaches the
+handler is reported to a `NotStartedHook`: "failed" for a 500 while setting the call up,
+"refused" for any other final answer but a digest challenge (401) or a cancel (487).
 
 `EchoHandler` is a real handler for checking the telephony stack without the agent: it plays
 the caller's audio back, keeps every DTMF digit, hangs up on "#" and transfers on "0".
 """
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal, Protocol
 
 from pipeline.telephony.call_media import CallMedia, Dtmf
 
 CallEnd = Literal["hangup", "transfer"]
+NotStartedHook = Callable[[Literal["refused", "failed"]], None]
+
+
+def ignore_not_started(_outcome: Literal["refused", "failed"]) -> None:
+    """The default `NotStartedHook`: a server with no one counting its refusals."""
 
 
 @dataclass(frozen=True)

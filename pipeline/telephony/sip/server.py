@@ -4,7 +4,8 @@ In: SIP messages from the UDP/TCP listeners. Out: answers to requests that belon
 (OPTIONS 200, 400 for malformed requests, 481 for unknown dialogs, 405 for other methods,
 and the refusals of `admission.py`: 403, 401, 420, 486/503) and a `SipCall` task per admitted
 INVITE. Retransmitted requests get the last answer again. An unparseable datagram is
-dropped; an error in one message or one call never reaches another.
+dropped; an error in one message or one call never reaches another. Each INVITE refused or
+failed before it reached the handler is reported to `on_not_started`.
 """
 
 import asyncio
@@ -13,12 +14,11 @@ from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from pipeline.agent.metrics import CALLS
 from pipeline.settings import AgentSettings
 from pipeline.telephony.sip.admission import Admission
 from pipeline.telephony.sip.call import SipCall
 from pipeline.telephony.sip.dialog import Dialog
-from pipeline.telephony.sip.handler import CallHandler
+from pipeline.telephony.sip.handler import CallHandler, NotStartedHook, ignore_not_started
 from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
 from pipeline.telephony.sip.responses import ALLOW, response
 from pipeline.telephony.sip.transport import Peer, SipTransport, local_address
@@ -36,9 +36,11 @@ class SipServer:
         handler: CallHandler,
         open_leg: Callable[[], Awaitable[Any]] | None = None,
         accepting: Callable[[], bool] = lambda: True,
+        on_not_started: NotStartedHook = ignore_not_started,
     ) -> None:
         self.settings = settings
         self.handler = handler
+        self.on_not_started = on_not_started
         self.open_leg = open_leg or self._open_rtp_leg
         # accepting() False: new calls get 503 (the agent is draining)
         self.admission = Admission(settings, self.active_calls, accepting)
@@ -141,7 +143,7 @@ class SipServer:
         refusal = self.admission.refusal(invite, peer.host)
         if refusal is not None:
             if refusal.status != 401:  # a challenge, not a refusal
-                CALLS.labels("refused").inc()
+                self.on_not_started("refused")
             send(refusal)
             return
         send(response(invite, 100))
@@ -153,6 +155,7 @@ class SipServer:
             ring_s=self.settings.sip_ring_ms / 1000,
             transfer_target=self.settings.sip_transfer_target,
             advertise=local,
+            on_not_started=self.on_not_started,
         )  # fmt: skip
         self.calls[dialog.call_id] = call
         task = asyncio.create_task(call.run())

@@ -1,0 +1,89 @@
+"""The agent a calls benchmark loads: one it starts itself, or one already running at a URL.
+
+In: settings, a turn mode (smart|stock|vad) and a transport (ws|sip), or a ws:// or
+sip:HOST:PORT URL (plus, optionally, the agent's /metrics URL). Out: an AgentUnderTest with
+the URL callers dial, the metrics URL and the process id to measure (None when it cannot be
+known). `started_agent()` runs `switchboard serve --cpu` as a child on free ports (a SIP
+port too for sip callers) with agent.turn_mode set and its transcripts written to the log
+folder, waits for /readyz, and stops it (and its speech and LLM servers) when the block ends.
+"""
+
+import contextlib
+import tempfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlparse
+
+from pipeline.bench.calls.agent_probe import listening_pid
+from pipeline.bench.localhost import free_port, http_status
+from pipeline.serve.supervisor import Child, Supervisor
+from pipeline.settings import Settings
+
+
+@dataclass(frozen=True)
+class AgentUnderTest:
+    url: str  # ws://host:port/path of the Twilio-format media stream, or sip:host:port
+    metrics_url: str | None  # http://host:port/metrics, for frame lag
+    pid: int | None  # the agent process, for memory
+    log_dir: Path | None = None
+    transcripts: Path | None = None  # its agent.transcripts_file, when this benchmark set it
+
+
+def running_agent(url: str, metrics_url: str | None) -> AgentUnderTest:
+    """An agent started elsewhere; its pid is found when it listens on this machine."""
+    parsed = urlparse(url)
+    if parsed.scheme == "sip":
+        parsed = urlparse(f"//{url.removeprefix('sip:').rpartition('@')[2]}")
+    elif parsed.scheme not in ("ws", "wss"):
+        parsed = urlparse("")
+    if not parsed.port:
+        raise ValueError(f"--url must be ws://HOST:PORT/PATH or sip:HOST:PORT, got {url!r}")
+    local = parsed.hostname in ("127.0.0.1", "localhost", "::1")
+    return AgentUnderTest(url, metrics_url, listening_pid(parsed.port) if local else None)
+
+
+@contextlib.contextmanager
+def started_agent(
+    settings: Settings, turn_mode: str, log_dir: Path | None = None, transport: str = "ws"
+) -> Iterator[AgentUnderTest]:
+    """`switchboard serve --cpu` with `turn_mode`, on free ports, for the length of the block;
+    its URL is the WebSocket's, or with transport "sip" its SIP listener's."""
+    log_dir = log_dir or Path(tempfile.mkdtemp(prefix="switchboard-bench-calls-"))
+    log_dir.mkdir(parents=True, exist_ok=True)
+    names = ("websocket", "health", "metrics", "speech", "llm", "sip")
+    ports = {name: free_port() for name in names}
+    env = {
+        "SWITCHBOARD_AGENT__TURN_MODE": turn_mode,
+        "SWITCHBOARD_AGENT__HOST": "127.0.0.1",
+        "SWITCHBOARD_AGENT__WEBSOCKET_PORT": str(ports["websocket"]),
+        "SWITCHBOARD_AGENT__HEALTH_PORT": str(ports["health"]),
+        "SWITCHBOARD_AGENT__METRICS_PORT": str(ports["metrics"]),
+        "SWITCHBOARD_AGENT__AUDIOSOCKET_PORT": "0",  # callers come over the WebSocket or SIP
+        "SWITCHBOARD_AGENT__SIP_PORT": str(ports["sip"]) if transport == "sip" else "0",
+        "SWITCHBOARD_SPEECH_SERVER__PORT": str(ports["speech"]),
+        "SWITCHBOARD_LLM_SERVER__PORT": str(ports["llm"]),
+        "SWITCHBOARD_AGENT__TRANSCRIPTS_FILE": str(log_dir / "transcripts.jsonl"),
+    }
+    ready = f"http://127.0.0.1:{ports['health']}/readyz"
+    child = Child(
+        name=f"agent (serve --cpu, turn {turn_mode})",
+        args=["serve", "--cpu", "--log-dir", str(log_dir)],
+        healthy=lambda: None if http_status(ready, timeout=5) == 200 else "loading models",
+        hint="switchboard serve --cpu",
+        log_path=log_dir / "agent.log",
+        env=env,
+    )
+    supervisor = Supervisor([child], restart=False)
+    try:
+        supervisor.start(settings.agent.start_timeout_s + 30)
+        ws_url = f"ws://127.0.0.1:{ports['websocket']}{settings.agent.websocket_path}"
+        yield AgentUnderTest(
+            url=f"sip:127.0.0.1:{ports['sip']}" if transport == "sip" else ws_url,
+            metrics_url=f"http://127.0.0.1:{ports['metrics']}/metrics",
+            pid=child.process.pid,
+            log_dir=log_dir,
+            transcripts=log_dir / "transcripts.jsonl",
+        )
+    finally:
+        supervisor.stop()

@@ -1,0 +1,65 @@
+"""The Triton phase of `switchboard bench turn`: the Triton to measure, and what it did.
+
+`triton_target(url, turn, progress)` gives the Triton to measure: the one at `url`, or a
+`switchboard turn-server` with the run's turn settings, started on free local ports for the
+phase and stopped after it.
+`measured(phase, url, server)` runs one load phase and adds what Triton reports: the batch
+sizes its dynamic batcher formed (model executions by batch size, from Triton's statistics,
+the phase's warm-up round included), the mean batch, and the memory of all the server's
+processes when we started it.
+"""
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+from pipeline.bench.turn.turn_server_process import TurnServerProcess, batch_sizes
+from pipeline.settings import TurnSettings
+
+
+@contextmanager
+def triton_target(
+    url: str | None, turn: TurnSettings, progress: Callable[[str], None]
+) -> Iterator[tuple[str, TurnServerProcess | None]]:
+    """(url, None) for a given Triton; else a fresh turn-server for this phase, with the run's
+    turn settings (device, batching, threads), stopped after it."""
+    if url:
+        yield url, None
+        return
+    server = TurnServerProcess(device=turn.device, env=_settings_env(turn))
+    took = server.start(progress)
+    progress(f"turn-server ready in {took:.1f} s at {server.url}")
+    try:
+        yield server.url, server
+    finally:
+        server.stop()
+
+
+def _settings_env(turn: TurnSettings) -> dict[str, str]:
+    """The server-side turn settings as SWITCHBOARD_TURN__* variables."""
+    keys = ("max_batch", "cpu_max_batch", "max_wait_ms", "cpu_threads", "model_path")
+    values = turn.model_dump(mode="json", include=set(keys))
+    return {f"SWITCHBOARD_TURN__{k.upper()}": str(v) for k, v in values.items() if v is not None}
+
+
+def measured(phase: Callable[[], dict], url: str, server: TurnServerProcess | None = None) -> dict:
+    before = _batch_sizes(url)
+    result = phase()
+    after = _batch_sizes(url)
+    if before is not None and after is not None:
+        formed = {size: n - before.get(size, 0) for size, n in sorted(after.items())}
+        formed = {size: n for size, n in formed.items() if n > 0}
+        executions = sum(formed.values())
+        requests = sum(size * n for size, n in formed.items())
+        result["batch_sizes"] = formed
+        result["mean_batch"] = requests / executions if executions else float("nan")
+    if server is not None:
+        result["server_rss_mb"] = server.rss_mb()
+    return result
+
+
+def _batch_sizes(url: str) -> dict[int, int] | None:
+    """None when the Triton at `url` keeps its statistics to itself (another site's Triton)."""
+    try:
+        return batch_sizes(url)
+    except Exception:  # noqa: BLE001 - statistics are a bonus; the phase's figures stand alone
+        return None

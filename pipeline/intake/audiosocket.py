@@ -1,0 +1,79 @@
+"""The AudioSocket carrier: each TCP connection from Asterisk is a call.
+
+In: connections on agent.host:agent.audiosocket_port (0: no listener) and the process's
+`CallIntake`. Out: each call, once its UUID frame arrives, runs the agent over an
+`AudioSocketLeg` (pipeline/telephony/audiosocket.py) through the intake until either side
+hangs up. A connection that breaks the protocol, or arrives while the intake drains, is hung
+up and refused; every call runs in its own task, so one call's failure never reaches another.
+"""
+
+import asyncio
+import logging
+
+from pipeline.intake.calls import CallIntake
+from pipeline.telephony.audiosocket import (
+    HANGUP,
+    AudioSocketError,
+    AudioSocketLeg,
+    frame,
+    read_call_id,
+)
+from pipeline.telephony.media_transport import PhoneMediaTransport
+
+log = logging.getLogger(__name__)
+
+UUID_TIMEOUT_S = 5.0  # a connection must say which call it is within this
+
+
+class AudioSocketServer:
+    """Listens for AudioSocket connections and hands each call to the intake."""
+
+    def __init__(self, intake: CallIntake) -> None:
+        self.intake = intake
+        self._server: asyncio.Server | None = None
+
+    async def start(self, host: str, port: int) -> asyncio.Server:
+        self._server = await asyncio.start_server(self._accept, host, port)
+        return self._server
+
+    def close(self) -> None:
+        """Stop listening; calls in progress go on until they end."""
+        if self._server is not None:
+            self._server.close()
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        peer = writer.get_extra_info("peername")
+        try:
+            call_id = await read_call_id(reader, UUID_TIMEOUT_S)
+            if self.intake.draining:
+                raise AudioSocketError("the agent is draining; no new calls")
+        except (AudioSocketError, TimeoutError, asyncio.IncompleteReadError) as exc:
+            reason = str(exc) or type(exc).__name__
+            self.intake.refuse(reason, f"AudioSocket from {peer}", level=logging.ERROR)
+            writer.write(frame(HANGUP))
+            writer.close()
+            return
+        leg = AudioSocketLeg(call_id, reader, writer)
+        name = f"audiosocket-{call_id}"
+        try:
+            await self.intake.run_agent_call(PhoneMediaTransport(leg, name=name), name)
+        finally:
+            await leg.close()
+
+
+async def start_audiosocket(intake: CallIntake) -> AudioSocketServer | None:
+    """The listener on agent.host:agent.audiosocket_port, or None when that port is 0."""
+    agent = intake.settings.agent
+    if not agent.audiosocket_port:
+        return None
+    server = AudioSocketServer(intake)
+    try:
+        await server.start(agent.host, agent.audiosocket_port)
+    except OSError as exc:
+        raise SystemExit(
+            f"switchboard serve: cannot listen for AudioSocket on {agent.host}:"
+            f"{agent.audiosocket_port} ({exc.strerror}); set agent.audiosocket_port "
+            "(SWITCHBOARD_AGENT__AUDIOSOCKET_PORT) to a free port, or 0 for no listener"
+        ) from exc
+    log.info("AudioSocket calls on tcp://%s:%d", agent.host, agent.audiosocket_port)
+    return server

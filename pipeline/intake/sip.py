@@ -1,0 +1,48 @@
+"""The SIP carrier: each answered SIP call runs the agent through the call intake.
+
+In: the process's `CallIntake` (settings, calls in progress, draining). Out: a started
+`SipServer` (pipeline/telephony/sip/) on agent.host:agent.sip_port whose handler runs the
+agent on the call's RTP leg and tells the SIP side how the bot ended it: "transfer" when the
+LLM called transfer_to_human (the server sends REFER to agent.sip_transfer_target), else
+"hangup" (BYE). While the intake drains, new INVITEs get 503; every INVITE the server refuses
+or fails to set up is counted by the intake.
+"""
+
+from pipeline.intake.calls import CallIntake, count_not_started
+from pipeline.telephony.call_media import CallMedia
+from pipeline.telephony.media_transport import PhoneMediaTransport
+from pipeline.telephony.sip.handler import CallEnd, CallInfo
+from pipeline.telephony.sip.server import SipServer
+
+
+class AgentCallHandler:
+    """A `CallHandler` that runs the agent's pipeline through the intake."""
+
+    def __init__(self, intake: CallIntake) -> None:
+        self.intake = intake
+
+    async def __call__(self, media: CallMedia, call: CallInfo) -> CallEnd:
+        name = f"sip-{call.call_id}"
+        tools = await self.intake.run_agent_call(PhoneMediaTransport(media, name=name), name)
+        transferred = any(function == "transfer_to_human" for function, _ in tools.calls)
+        return "transfer" if transferred else "hangup"
+
+
+async def start_sip(intake: CallIntake) -> SipServer:
+    """The SIP server on agent.host:agent.sip_port; SystemExit naming the setting when the
+    port is taken."""
+    agent = intake.settings.agent
+    server = SipServer(
+        agent,
+        AgentCallHandler(intake),
+        accepting=lambda: not intake.draining,
+        on_not_started=count_not_started,
+    )
+    try:
+        await server.start()
+    except OSError as exc:
+        raise SystemExit(
+            f"switchboard serve: cannot listen for SIP on {agent.host}:{agent.sip_port} "
+            f"({exc.strerror}); set --sip-port (SWITCHBOARD_AGENT__SIP_PORT) to a free port"
+        ) from exc
+    return server
