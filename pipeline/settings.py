@@ -24,23 +24,25 @@ class _Section(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class AsrSettings(_Section):
+class _RivaEndpoint(_Section):
+    """Where a Riva/NIM speech service listens (host:port), its language, and whether TLS."""
+
+    server: str = Field("localhost:50051", pattern=r"^[^\s:]+:\d{1,5}$")
+    language: str = "en-US"
+    use_ssl: bool = False
+
+
+class AsrSettings(_RivaEndpoint):
     """Riva/NIM speech-to-text endpoint."""
 
-    server: str = Field("localhost:50051", pattern=r"^[^\s:]+:\d{1,5}$")
     model: str = "whisper-tiny.en"
-    language: str = "en-US"
-    use_ssl: bool = False
 
 
-class TtsSettings(_Section):
+class TtsSettings(_RivaEndpoint):
     """Riva/NIM text-to-speech endpoint."""
 
-    server: str = Field("localhost:50051", pattern=r"^[^\s:]+:\d{1,5}$")
     voice: str = "English-US.Male-Joe"
-    language: str = "en-US"
     sample_rate: int = Field(22050, ge=8000, le=48000)
-    use_ssl: bool = False
 
 
 class LlmSettings(_Section):

@@ -7,13 +7,14 @@ its handler saw), a pcap file, sipp's exit status and output.
 """
 
 import asyncio
+import contextlib
 import random
 import socket
 import struct
 import subprocess
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -190,6 +191,20 @@ def sdp(rtp_port: int) -> str:
         f"m=audio {rtp_port} RTP/AVP 0 101\r\na=rtpmap:0 PCMU/8000\r\n"
         "a=rtpmap:101 telephone-event/8000\r\n"
     )
+
+
+@contextlib.contextmanager
+def caller_sockets(timeout: float) -> Iterator[tuple[socket.socket, socket.socket]]:
+    """A test caller's (SIP, RTP) UDP sockets on 127.0.0.1, free ports, the SIP one with
+    `timeout`; both closed on exit."""
+    with (
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sig,
+        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
+    ):
+        sig.bind(("127.0.0.1", 0))
+        rtp.bind(("127.0.0.1", 0))
+        sig.settimeout(timeout)
+        yield sig, rtp
 
 
 def await_status(sock: socket.socket, status: int, timeout: float = 10.0) -> bytes:

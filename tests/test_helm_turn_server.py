@@ -99,28 +99,20 @@ def test_default_profile_has_no_hpa_or_servicemonitor(rendered):
 # --- the CPU stand-ins ----------------------------------------------------------------------
 
 
+def _stand_in(objs: list[dict], name: str, port: int) -> dict:
+    """The container of Deployment `name`, checked to run `switchboard <name>` on 0.0.0.0:port."""
+    container = hr.container(hr.find(objs, "Deployment", name))
+    args = ["--host", "0.0.0.0", "--port", str(port)]
+    assert container["command"] + container["args"] == ["switchboard", name, *args]
+    return container
+
+
 def test_cpu_only_runs_the_stand_ins_and_no_gpu_anything(rendered):
     objs = rendered["cpu-only"]
-    speech = hr.container(hr.find(objs, "Deployment", "speech-server"))
-    assert speech["command"] + speech["args"] == [
-        "switchboard",
-        "speech-server",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "50051",
-    ]
+    speech = _stand_in(objs, "speech-server", 50051)
     for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
         assert speech[probe]["grpc"] == {"port": 50051}
-    llm = hr.container(hr.find(objs, "Deployment", "llm-server"))
-    assert llm["command"] + llm["args"] == [
-        "switchboard",
-        "llm-server",
-        "--host",
-        "0.0.0.0",
-        "--port",
-        "8000",
-    ]
+    _stand_in(objs, "llm-server", 8000)
     assert not [o for o in objs if o["metadata"]["name"].endswith("turn-server")]
     assert "nvidia.com/gpu" not in json.dumps(objs)
 

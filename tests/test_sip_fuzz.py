@@ -11,6 +11,7 @@ import time
 import pytest
 from sip_peers import (
     await_status,
+    caller_sockets,
     rtp_packets,
     run_sipp,
     sdp,
@@ -79,13 +80,7 @@ def test_fuzz_then_a_proper_call(sip, tmp_path, caplog):
     caplog.set_level(logging.WARNING, logger="pipeline.telephony")
     rng = random.Random(6)
     port = sip.port
-    with (
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sig,
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
-    ):
-        sig.bind(("127.0.0.1", 0))
-        rtp.bind(("127.0.0.1", 0))
-        sig.settimeout(10)
+    with caller_sockets(timeout=10) as (sig, rtp):
         # A real call from these sockets, to fuzz RTP from the negotiated address.
         invite = sip_request("INVITE", port, "fuzz-call", 1, sdp(rtp.getsockname()[1]))
         sig.sendto(invite, ("127.0.0.1", port))

@@ -6,7 +6,7 @@ import hashlib
 import socket
 
 import pytest
-from sip_peers import await_status, sdp, sip_request, start_sip
+from sip_peers import await_status, caller_sockets, sdp, sip_request, start_sip
 
 from pipeline.telephony.sip.access import DigestAuth, PeerFilter
 from pipeline.telephony.sip.handler import EchoHandler
@@ -216,13 +216,7 @@ def _rtp_arrives(sock: socket.socket, within_s: float) -> bool:
 
 
 def test_hold_by_reinvite_stops_our_rtp_and_resume_restarts_it(sip):
-    with (
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as caller,
-        socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as rtp,
-    ):
-        caller.bind(("127.0.0.1", 0))
-        rtp.bind(("127.0.0.1", 0))
-        caller.settimeout(5)
+    with caller_sockets(timeout=5) as (caller, rtp):
         server = ("127.0.0.1", sip.port)
         offer = sdp(rtp.getsockname()[1])
         caller.sendto(sip_request("INVITE", sip.port, "hold", 1, offer), server)

@@ -4,6 +4,7 @@
 import asyncio
 import time
 from collections.abc import Callable
+from typing import Any, TypeVar
 
 import numpy as np
 import pytest
@@ -38,6 +39,7 @@ from pipeline.settings import load_settings
 RATE = 16000
 CHUNK = RATE // 50  # 20 ms, as a transport delivers it
 TIMEOUT_S = 120
+Service = TypeVar("Service", NvidiaTTSService, NvidiaSTTService)
 
 
 class Collector(FrameProcessor):
@@ -88,26 +90,23 @@ async def run_service(
     return collector.frames
 
 
+def nvidia_service(cls: type[Service], address: str, **options: Any) -> Service:
+    """Pipecat's `cls` reaching the speech server at `address` without TLS, at RATE, with
+    `options` on top."""
+    return cls(server=address, use_ssl=False, sample_rate=RATE, **options)
+
+
 def tts_service(address: str) -> NvidiaTTSService:
-    settings = load_settings()
-    return NvidiaTTSService(
-        server=address,
-        use_ssl=False,
-        sample_rate=RATE,
-        settings=NvidiaTTSService.Settings(
-            voice=settings.tts.voice, language=settings.tts.language
-        ),
-    )
+    """Pipecat's TTS service speaking in our settings' tts.voice and tts.language."""
+    tts = load_settings().tts
+    settings = NvidiaTTSService.Settings(voice=tts.voice, language=tts.language)
+    return nvidia_service(NvidiaTTSService, address, settings=settings)
 
 
 def stt_service(address: str) -> NvidiaSTTService:
-    settings = load_settings()
-    return NvidiaSTTService(
-        server=address,
-        use_ssl=False,
-        sample_rate=RATE,
-        model_function_map={"function_id": "", "model_name": settings.asr.model},
-    )
+    """Pipecat's STT service asking for our settings' asr.model."""
+    model_function_map = {"function_id": "", "model_name": load_settings().asr.model}
+    return nvidia_service(NvidiaSTTService, address, model_function_map=model_function_map)
 
 
 def audio_frames(audio: np.ndarray) -> list[Frame]:

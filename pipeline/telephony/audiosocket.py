@@ -14,6 +14,7 @@ import struct
 import uuid
 
 from pipeline.telephony.call_media import DTMF_DIGITS, Dtmf
+from pipeline.telephony.paced_leg import PacedLeg
 from pipeline.telephony.pacer import Pacer
 
 log = logging.getLogger(__name__)
@@ -48,8 +49,10 @@ async def read_call_id(reader: asyncio.StreamReader, timeout_s: float) -> uuid.U
     return uuid.UUID(bytes=payload)
 
 
-class AudioSocketLeg:
+class AudioSocketLeg(PacedLeg):
     """One accepted AudioSocket connection after its UUID frame (see the module docstring)."""
+
+    _start_pacer_on_write = True  # silence sends nothing, so the pacer runs from the first audio
 
     def __init__(
         self, call_id: uuid.UUID, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
@@ -96,19 +99,8 @@ class AudioSocketLeg:
             return None
         raise AudioSocketError(f"unknown or unexpected frame kind 0x{kind:02x}")
 
-    async def write(self, pcm: bytes) -> None:
-        if not self._closed:
-            self._pacer.write(pcm)
-            self._pacer.start()
-
-    def clear(self) -> None:
-        self._pacer.clear()
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
-        await self._pacer.stop()
+    async def _release(self) -> None:
+        """After the pacer stops: a hang-up frame to the peer (if it still listens), then EOF."""
         try:
             self._writer.write(frame(HANGUP))
             await asyncio.wait_for(self._writer.drain(), 2)

@@ -18,6 +18,7 @@ from collections import Counter
 from pipeline.telephony.call_media import PACKET_BYTES, Dtmf
 from pipeline.telephony.dtmf_events import DtmfEvents
 from pipeline.telephony.jitter_buffer import JitterBuffer
+from pipeline.telephony.paced_leg import PacedLeg
 from pipeline.telephony.pacer import Pacer
 from pipeline.telephony.rtp_packet import G711, RtpPacket, build, decode_payload, parse
 from pipeline.telephony.rtp_packet import encode_payload as encode
@@ -50,7 +51,7 @@ class _Receiver(asyncio.DatagramProtocol):
         log.debug("RTP socket error: %s", exc)  # e.g. ICMP port unreachable from the peer
 
 
-class RtpLeg:
+class RtpLeg(PacedLeg):
     """See the module docstring; `open` it, then `start` it once the SDP is negotiated."""
 
     def __init__(
@@ -124,21 +125,14 @@ class RtpLeg:
             self._inbox.put_nowait(None)  # every later read sees the end too
         return item
 
-    async def write(self, pcm: bytes) -> None:
-        if not self._closed:
-            self._pacer.write(pcm)
-
-    def clear(self) -> None:
-        self._pacer.clear()
-
-    async def close(self) -> None:
-        if self._closed:
-            return
-        self._closed = True
+    def _closing(self) -> None:
+        """Before the pacer stops: no more jitter drains or silence checks."""
         for timer in (self._drain_timer, self._watchdog):
             if timer is not None:
                 timer.cancel()
-        await self._pacer.stop()
+
+    async def _release(self) -> None:
+        """After the pacer stops: free the UDP port, and `read()` gives None from now on."""
         self._transport.close()
         self._inbox.put_nowait(None)
 
