@@ -2,8 +2,9 @@
 
 In: one turn's audio (int16 PCM, or float in [-1, 1]) at its own sample rate.
 Out: `check_turn_audio` raises ValueError / TypeError on audio no engine can score;
-`prepare_clip` gives float32 [128000]: 16 kHz (resampled with soxr "HQ", as Pipecat does),
-the last 8 s, zero-padded at the start when shorter; `to_float32` scales int16 as Pipecat does.
+`turn_segment` gives the turn's last 8 s at 16 kHz (resampled with soxr "HQ", as Pipecat does),
+unpadded (what the engine packs for a batch); `prepare_clip` gives the model input float32
+[128000], that segment zero-padded at the start; `to_float32` scales int16 as Pipecat does.
 soxr is imported only when a clip needs resampling: the GPU path loads this module without it.
 """
 
@@ -41,22 +42,40 @@ def check_turn_audio(audio: np.ndarray, sample_rate: int) -> None:
         )
 
 
-def prepare_clip(
+def turn_segment(
     audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
 ) -> np.ndarray:
-    """Build the model input for one turn; raises as `check_turn_audio` on unusable audio."""
+    """The part of a turn the model sees, at 16 kHz and not yet padded: the last `max_seconds`
+    at the source rate (as Pipecat trims), resampled with soxr "HQ" when not at 16 kHz, then at
+    most the last 8 s. 16 kHz int16 audio comes back as an int16 view (no copy); anything else
+    as float32 in [-1, 1]. Raises as `check_turn_audio` on unusable audio."""
     check_turn_audio(audio, sample_rate)
-    samples = to_float32(audio)
-    # Pipecat keeps the last max_duration_secs at the pipeline's rate before resampling.
     max_samples = int(max_seconds * sample_rate)
-    if len(samples) > max_samples:
-        samples = samples[-max_samples:]
-    if sample_rate != MODEL_SAMPLE_RATE and len(samples):
+    if len(audio) > max_samples:
+        audio = audio[-max_samples:]
+    if sample_rate == MODEL_SAMPLE_RATE:
+        return (
+            audio[-CLIP_SAMPLES:] if audio.dtype == np.int16 else to_float32(audio)[-CLIP_SAMPLES:]
+        )
+    samples = to_float32(audio)
+    if len(samples):
         import soxr
 
         samples = soxr.resample(samples, sample_rate, MODEL_SAMPLE_RATE, quality="HQ")
+    return samples[-CLIP_SAMPLES:]
+
+
+def pad_clip(segment: np.ndarray) -> np.ndarray:
+    """A `turn_segment` → the model input float32 [128000], zero-padded at the start."""
     clip = np.zeros(CLIP_SAMPLES, dtype=np.float32)
-    tail = samples[-CLIP_SAMPLES:]
-    if len(tail):
-        clip[-len(tail) :] = tail
+    if len(segment):
+        clip[-len(segment) :] = to_float32(segment)
     return clip
+
+
+def prepare_clip(
+    audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
+) -> np.ndarray:
+    """Build the model input for one turn exactly as Pipecat does (`turn_segment`, then
+    `pad_clip`); raises as `check_turn_audio` on unusable audio."""
+    return pad_clip(turn_segment(audio, sample_rate, max_seconds))

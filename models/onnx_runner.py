@@ -1,6 +1,7 @@
 """The CPU runner: the bundled int8 Smart Turn graph on ONNX Runtime, one shared session.
 
-In: clips float32 [B, 128000]. Out: probabilities float32 [B].
+In: clips float32 [B, 128000] (`score`), or unpadded turn segments (`launch`: padded here as
+Pipecat pads, then scored at once). Out: probabilities float32 [B].
 The graph is used exactly as shipped and the features come from Pipecat's own float64 code
 (the int8 graph quantizes its input, so the 1e-5 rounding of a float32 feature kernel would
 move verdicts; a batched re-implementation of the float64 code was slower than Pipecat's),
@@ -8,6 +9,7 @@ hence probabilities equal stock Pipecat's. The gains over stock: one model copy 
 no per-call threads fighting over the cores, and first-come-first-served turns.
 """
 
+from collections.abc import Sequence
 from pathlib import Path
 
 import numpy as np
@@ -15,6 +17,7 @@ import onnxruntime as ort
 import psutil
 from pipecat.audio.turn.smart_turn._whisper_features import compute_whisper_log_mel_features
 
+from models.packed_batch import Done, score_now
 from models.smart_turn_file import INPUT_NAME
 
 
@@ -44,3 +47,6 @@ class OnnxRunner:
         features = np.stack([compute_whisper_log_mel_features(clip) for clip in clips])
         (logits,) = self._session.run(None, {INPUT_NAME: features})
         return np.asarray(logits, dtype=np.float32).reshape(-1)
+
+    def launch(self, segments: Sequence[np.ndarray]) -> Done:
+        return score_now(self.score, segments)

@@ -9,6 +9,7 @@ import pytest
 from prometheus_client import REGISTRY
 from triton_server_fixture import free_port
 
+from models.packed_batch import Done, score_now
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
 from pipeline.turn.engine_registry import build_engine
@@ -17,7 +18,7 @@ from pipeline.turn.local_engine import BatchingTurnEngine
 from pipeline.turn.triton_engine import TritonTurnEngine, TritonTurnError, TritonUnreachable
 
 BACKUP_P = 0.25
-AUDIO = np.zeros(16000, dtype=np.int16)
+AUDIO = np.full(16000, 100, dtype=np.int16)
 
 
 class FakeRunner:
@@ -25,13 +26,17 @@ class FakeRunner:
 
     def __init__(self, seconds: float = 0.0) -> None:
         self.seconds = seconds
-        self.clips = 0
+        self.clips = 0  # scored after the warm-up
 
     def score(self, clips: np.ndarray) -> np.ndarray:
-        if self.clips:  # the engine's warm-up call is instant
-            time.sleep(self.seconds)
-        self.clips += len(clips)
-        return np.full(len(clips), BACKUP_P, dtype=np.float32)
+        return np.full(len(clips), BACKUP_P, dtype=np.float32)  # the warm-up's: instant
+
+    def launch(self, segments: list[np.ndarray]) -> Done:
+        if not np.any([segment.any() for segment in segments]):
+            return score_now(self.score, segments)  # the warm-up's silent turn: instant
+        time.sleep(self.seconds)
+        self.clips += len(segments)
+        return score_now(self.score, segments)
 
 
 class ScriptedTriton(TritonTurnEngine):
@@ -78,7 +83,7 @@ def make_engine():
 async def test_a_healthy_triton_decides(make_engine):
     engine = make_engine(ScriptedTriton(0.9))
     assert await engine.submit(AUDIO, 16000) == pytest.approx(0.9)
-    assert engine.backup.runner.clips == 1  # only its warm-up
+    assert engine.backup.runner.clips == 0  # the backup scored nothing
 
 
 @pytest.mark.parametrize(

@@ -1,8 +1,11 @@
-"""Shared output of the benchmarks: percentiles, machine facts, a rich table, a JSON file."""
+"""Shared output of the benchmarks: percentiles, machine facts and provenance, a rich table, a
+JSON file."""
 
+import importlib
 import json
 import os
 import platform
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -38,6 +41,73 @@ def machine() -> dict:
         "cores_physical": psutil.cpu_count(logical=False),
         "memory_gb": round(psutil.virtual_memory().total / 2**30, 1),
         "python": platform.python_version(),
+    }
+
+
+def _version(module: str) -> str | None:
+    """The installed version of `module`, None when it is not importable."""
+    try:
+        return getattr(importlib.import_module(module), "__version__", None)
+    except Exception:  # noqa: BLE001 - a broken or absent install is reported as None
+        return None
+
+
+def _gpu() -> dict | None:
+    """The GPU torch sees (name, memory, compute capability, driver), None without one."""
+    try:
+        import torch
+
+        if not torch.cuda.is_available():
+            return None
+        props = torch.cuda.get_device_properties(0)
+    except Exception:  # noqa: BLE001 - no torch, or a CUDA that cannot initialize
+        return None
+    return {
+        "name": props.name,
+        "count": torch.cuda.device_count(),
+        "memory_gb": round(props.total_memory / 2**30, 1),
+        "capability": f"{props.major}.{props.minor}",
+        "driver": _driver_version(),
+    }
+
+
+def _driver_version() -> str | None:
+    """The NVIDIA driver version from nvidia-smi, None when it cannot say."""
+    try:
+        out = subprocess.run(
+            ["nvidia-smi", "--query-gpu=driver_version", "--format=csv,noheader"],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    lines = out.stdout.strip().splitlines()
+    return lines[0].strip() if out.returncode == 0 and lines else None
+
+
+def provenance(runner: dict | None = None) -> dict:
+    """What produced the figures: `machine()` (CPU model, cores), the GPU torch sees (name,
+    driver; None without one), the versions of torch, CUDA, cuDNN, numpy and onnxruntime, and
+    `runner` as given (e.g. {"runner", "device", "dtype"} of the engine measured)."""
+    torch_version = _version("torch")
+    cuda = cudnn = None
+    if torch_version:
+        import torch
+
+        cuda = torch.version.cuda
+        cudnn = torch.backends.cudnn.version() if torch.backends.cudnn.is_available() else None
+    return {
+        "machine": machine(),
+        "gpu": _gpu(),
+        "versions": {
+            "torch": torch_version,
+            "cuda": cuda,
+            "cudnn": cudnn,
+            "numpy": _version("numpy"),
+            "onnxruntime": _version("onnxruntime"),
+        },
+        "runner": runner,
     }
 
 

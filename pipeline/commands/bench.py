@@ -6,6 +6,7 @@ import importlib
 BENCH_MODULES = (
     "pipeline.bench.speech.cli",
     "pipeline.bench.turn.cli",
+    "pipeline.bench.turn_engine.cli",
     "pipeline.bench.calls.cli",
     "pipeline.bench.turn_quality.cli",
 )

@@ -67,7 +67,9 @@ def serve(options: TurnServerOptions) -> int:
     from pytriton.triton import Triton, TritonConfig, TritonSecurityConfig
 
     try:
-        runner = create_runner(options.device, options.model_path, options.cpu_threads)
+        runner = create_runner(
+            options.device, options.model_path, options.cpu_threads, options.max_batch
+        )
     except (RuntimeError, OSError) as exc:  # no GPU for "cuda", a bad model file
         raise TurnServerError(f"cannot load Smart Turn on {options.device}: {exc}") from exc
     warm_up(runner)  # before "ready"

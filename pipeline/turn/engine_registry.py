@@ -32,7 +32,7 @@ def build_local_engine(settings: TurnSettings) -> BatchingTurnEngine:
 
     workers = settings.workers or default_threads()  # CPU default: one worker per core
     threads = settings.cpu_threads or max(1, default_threads() // workers)
-    runner = create_runner(settings.device, settings.model_path, threads)
+    runner = create_runner(settings.device, settings.model_path, threads, settings.max_batch)
     return BatchingTurnEngine(
         runner,
         max_batch=max_batch_for(runner, settings.max_batch, settings.cpu_max_batch),

@@ -1,0 +1,142 @@
+"""Load on a turn engine from event loops in this process, as an agent's calls would ask.
+
+In: an engine, the turn segments to submit, and either a number of closed-loop submitters
+(each asks again as soon as it has its answer) or an open-loop offered rate (Poisson arrivals,
+each turn timed from when it was due, so a slow engine cannot slow its own clock). Submitters
+are spread over `loops` event loops, each in its own thread. Out: a `LoadResult` of the
+measured window (after `warm_up_s`): completed turns, latencies, and the refused (queue full),
+expired (past the deadline) and failed requests, which are counted, never raised.
+"""
+
+import asyncio
+import threading
+import time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from models.clip import MODEL_SAMPLE_RATE
+from pipeline.turn.interface import TurnEngine
+from pipeline.turn.local_engine import TurnEngineOverloaded
+
+DRAIN_S = 5.0  # after the window, how long open-loop turns still in flight may take
+
+
+@dataclass
+class LoadResult:
+    window_s: float
+    latencies: list[float] = field(default_factory=list)  # seconds, turns done in the window
+    refused: int = 0
+    expired: int = 0
+    errors: int = 0
+
+    def merge(self, other: "LoadResult") -> None:
+        self.latencies += other.latencies
+        self.refused += other.refused
+        self.expired += other.expired
+        self.errors += other.errors
+
+
+class _Window:
+    """The run's clock: when measuring starts and when the load stops."""
+
+    def __init__(self, warm_up_s: float, seconds: float) -> None:
+        self.start = time.monotonic() + warm_up_s
+        self.end = self.start + seconds
+
+    def record(self, result: LoadResult, due: float, done: float) -> None:
+        if self.start <= done < self.end:
+            result.latencies.append(done - due)
+
+
+async def _ask(engine: TurnEngine, segment: np.ndarray, result: LoadResult) -> bool:
+    """One turn; False when it was refused, expired or failed (counted in `result`)."""
+    try:
+        await engine.submit(segment, MODEL_SAMPLE_RATE)
+        return True
+    except TurnEngineOverloaded:
+        result.refused += 1
+    except TimeoutError:
+        result.expired += 1
+    except Exception:  # noqa: BLE001 - a failed turn is a figure of the run, not its end
+        result.errors += 1
+    return False
+
+
+async def _closed_loop(
+    engine: TurnEngine, segments: list[np.ndarray], submitters: range, window: _Window
+) -> LoadResult:
+    result = LoadResult(window.end - window.start)
+
+    async def submitter(index: int) -> None:
+        turn = index
+        while (due := time.monotonic()) < window.end:
+            if await _ask(engine, segments[turn % len(segments)], result):
+                window.record(result, due, time.monotonic())
+            else:
+                await asyncio.sleep(0.001)  # refused or failed: do not spin
+            turn += len(submitters)
+
+    await asyncio.gather(*(submitter(i) for i in submitters))
+    return result
+
+
+async def _open_loop(
+    engine: TurnEngine, segments: list[np.ndarray], rate: float, seed: int, window: _Window
+) -> LoadResult:
+    result = LoadResult(window.end - window.start)
+    rng = np.random.default_rng(seed)
+    in_flight: set[asyncio.Task] = set()
+
+    async def turn(segment: np.ndarray, due: float) -> None:
+        if await _ask(engine, segment, result):
+            window.record(result, due, time.monotonic())
+
+    due, index = time.monotonic(), seed
+    while due < window.end:
+        due += rng.exponential(1 / rate)
+        if (wait := due - time.monotonic()) > 0:
+            await asyncio.sleep(wait)
+        task = asyncio.create_task(turn(segments[index % len(segments)], due))
+        in_flight.add(task)
+        task.add_done_callback(in_flight.discard)
+        index += 1
+    if in_flight:
+        await asyncio.wait(in_flight, timeout=DRAIN_S)
+    return result
+
+
+def run_load(
+    engine: TurnEngine,
+    segments: list[np.ndarray],
+    *,
+    concurrency: int = 0,
+    rate: float = 0.0,
+    loops: int = 2,
+    seconds: float = 5.0,
+    warm_up_s: float = 1.0,
+) -> LoadResult:
+    """Closed loop with `concurrency` submitters, or open loop at `rate` turns/s (one of the
+    two), over `loops` event loops; returns the measured window's figures."""
+    if (concurrency > 0) == (rate > 0):
+        raise ValueError("give either concurrency or rate")
+    window = _Window(warm_up_s, seconds)
+    results = [LoadResult(seconds) for _ in range(loops)]
+
+    def loop_thread(index: int) -> None:
+        if concurrency:
+            mine = range(index, concurrency, loops)
+            coroutine = _closed_loop(engine, segments, mine, window)
+        else:
+            coroutine = _open_loop(engine, segments, rate / loops, index, window)
+        results[index] = asyncio.run(coroutine)
+
+    threads = [threading.Thread(target=loop_thread, args=(i,)) for i in range(loops)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    total = LoadResult(seconds)
+    for result in results:
+        total.merge(result)
+    return total
