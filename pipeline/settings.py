@@ -62,7 +62,7 @@ class TurnSettings(_Section):
     engine: Literal["local", "triton"] = "local"
     device: Literal["auto", "cpu", "cuda"] = "auto"
     model_path: Path | None = None  # None: the Smart Turn ONNX bundled in pipecat-ai
-    max_batch: int = Field(32, ge=1, le=4096)
+    max_batch: int = Field(256, ge=1, le=4096)  # on a CPU capped at cpu_max_batch
     # The CPU runner's own cap: the int8 model gains no speed from batching on a CPU, and each
     # clip of a batch holds about 30 MB of activations.
     cpu_max_batch: int = Field(2, ge=1, le=4096)

@@ -2,7 +2,8 @@
 
 In: an engine, the turn segments to submit, and either a number of closed-loop submitters
 (each asks again as soon as it has its answer) or an open-loop offered rate (Poisson arrivals,
-each turn timed from when it was due, so a slow engine cannot slow its own clock). Submitters
+each turn timed from when it was due, so a slow engine cannot slow its own clock; arrivals
+less than a millisecond apart are asked together). Submitters
 are spread over `loops` event loops, each in its own thread. Out: a `LoadResult` of the
 measured window (after `warm_up_s`): completed turns, latencies, and the refused (queue full),
 expired (past the deadline) and failed requests, which are counted, never raised.
@@ -20,6 +21,8 @@ from pipeline.turn.interface import TurnEngine
 from pipeline.turn.local_engine import TurnEngineOverloaded
 
 DRAIN_S = 5.0  # after the window, how long open-loop turns still in flight may take
+TICK_S = 0.001  # open loop: arrivals due sooner than this are asked at once, not slept for
+YIELD_EVERY = 32  # open loop: arrivals asked back to back before the loop runs other tasks
 
 
 @dataclass
@@ -95,8 +98,11 @@ async def _open_loop(
     due, index = time.monotonic(), seed
     while due < window.end:
         due += rng.exponential(1 / rate)
-        if (wait := due - time.monotonic()) > 0:
+        wait = due - time.monotonic()
+        if wait > TICK_S:
             await asyncio.sleep(wait)
+        elif index % YIELD_EVERY == 0:
+            await asyncio.sleep(0)  # let the turns already asked run
         task = asyncio.create_task(turn(segments[index % len(segments)], due))
         in_flight.add(task)
         task.add_done_callback(in_flight.discard)
