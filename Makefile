@@ -10,7 +10,7 @@ TORCH ?= torch==2.13.0
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_REQUIREMENT := $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml)
 
-.PHONY: venv test lint demo bench clean peers
+.PHONY: venv test lint demo bench clean peers gpu-assets gpu-check gpu-check-cpu
 
 venv: $(VENV)/.installed
 
@@ -40,7 +40,8 @@ peers:
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
 
 # pytest exits 5 when it collects nothing: treat that as a failure, not a pass.
-test: venv lint peers
+# gpu-check-cpu first: a stray import or a numpy-2 break there would waste a GPU window.
+test: venv lint peers gpu-check-cpu
 	$(BIN)/pytest -q; rc=$$?; \
 	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
@@ -49,5 +50,38 @@ test: venv lint peers
 demo: venv
 	$(BIN)/switchboard demo $(DEMO_ARGS)
 
+# The GPU window (docs/gpu-check.md). `make gpu-assets` here copies what the bare GPU image
+# lacks into $(GPU_ASSETS) (git-ignored; the run carries it); `make gpu-check` there runs every
+# check with the image's own python3 (no venv, no install) and writes JSON and a table to OUT
+# (the device machine sets OUT). DEVICE=cpu runs the same steps at small sizes.
+GPU_ASSETS ?= .gpu-assets
+SMART_TURN_ONNX := smart-turn-v3.2-cpu.onnx
+DEVICE ?= cuda
+OUT ?= out/gpu-check
+GPU_PYTHON ?= python3
+GPU_CHECK_ARGS ?=
+# CI's stand-in for the GPU image: only the packages that image has (CPU torch, numpy 2).
+GPU_VENV ?= .gpu-venv
+GPU_VENV_PACKAGES := "numpy>=2" "$(TORCH)" numba onnx onnxruntime scipy prometheus-client pytest
+
+gpu-assets: venv
+	mkdir -p $(GPU_ASSETS)
+	cp "$$($(BIN)/python -c 'from models.smart_turn_file import locate; print(locate().path)' \
+	  2>/dev/null | tail -n 1)" $(GPU_ASSETS)/$(SMART_TURN_ONNX)
+	du -sh $(GPU_ASSETS)
+
+gpu-check:
+	PYTHONUNBUFFERED=1 PYTHONPATH=. $(GPU_PYTHON) -m pipeline.bench.gpu_check --device $(DEVICE) \
+	  --out $(OUT) --model $(GPU_ASSETS)/$(SMART_TURN_ONNX) $(GPU_CHECK_ARGS)
+
+$(GPU_VENV)/.installed:
+	rm -rf $(GPU_VENV)
+	$(PYTHON) -m venv $(GPU_VENV)
+	$(GPU_VENV)/bin/pip install --quiet $(GPU_VENV_PACKAGES)
+	touch $@
+
+gpu-check-cpu: $(GPU_VENV)/.installed gpu-assets
+	$(MAKE) gpu-check DEVICE=cpu GPU_PYTHON=$(GPU_VENV)/bin/python OUT=out/gpu-check-cpu
+
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache
+	rm -rf $(VENV) $(GPU_VENV) $(GPU_ASSETS) .pytest_cache .ruff_cache
