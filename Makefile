@@ -4,6 +4,10 @@ VENV ?= .venv
 BIN := $(VENV)/bin
 # The CPU build of torch is enough for tests; GPU images install their own (Dockerfile.cuda).
 TORCH ?= torch==2.13.0
+# Every other package is pinned in constraints.txt, which Dockerfile.cuda installs through too.
+# CONSTRAINTS= (empty) resolves afresh: how constraints.txt is regenerated (see its header).
+CONSTRAINTS ?= constraints.txt
+PIP_CONSTRAINTS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 # llama.cpp (the llm-server stand-in) is compiled for plain AVX2, not for the build machine:
 # its AMX matmul crashes (SIGSEGV) on Intel CPUs with AMX, and a -march=native wheel left in
 # pip's cache would crash on an older CPU. --no-cache-dir keeps a cached native wheel out.
@@ -14,13 +18,14 @@ LLAMA_REQUIREMENT := $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml)
 
 venv: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml $(CONSTRAINTS)
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet "$(TORCH)"
+	$(BIN)/pip install --quiet --upgrade pip $(PIP_CONSTRAINTS)
+	$(BIN)/pip install --quiet "$(TORCH)" $(PIP_CONSTRAINTS)
 	# dev includes the llm extra: llama-cpp-python compiles llama.cpp here (about 6 minutes).
-	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir $(LLAMA_REQUIREMENT)
-	$(BIN)/pip install --quiet -e '.[dev,torch]'
+	CMAKE_ARGS="$(LLAMA_CMAKE_ARGS)" $(BIN)/pip install --quiet --no-cache-dir $(PIP_CONSTRAINTS) \
+	  $(LLAMA_REQUIREMENT)
+	$(BIN)/pip install --quiet -e '.[dev,torch]' $(PIP_CONSTRAINTS)
 	$(BIN)/pip check
 	touch $@
 
