@@ -9,6 +9,7 @@ BENCH_MODULES = (
     "pipeline.bench.turn_engine.cli",
     "pipeline.bench.calls.cli",
     "pipeline.bench.turn_quality.cli",
+    "pipeline.bench.turn_accuracy.cli",
 )
 
 
