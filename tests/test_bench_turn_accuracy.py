@@ -1,12 +1,12 @@
 """Turn accuracy: Smart Turn int8, fp32 and fp16 verdicts against labelled turn clips."""
 
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_command import HESITANT, run_bench, tiny_scenario
 
 from pipeline.bench.turn_accuracy.labels import LabelledClip, cut_while_speaking
 from pipeline.bench.turn_accuracy.measure import take_in_turn
@@ -48,19 +48,10 @@ def test_a_cut_in_a_silence_is_not_cut_while_speaking() -> None:
 
 @pytest.mark.slow
 def test_small_run_writes_per_model_figures_for_both_labels(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.yaml"
-    scenario.write_text(
-        "name: tiny\nseed: 5\nanswer_within_s: 10\nsteps:\n"
-        '  - utterance: ["I was wondering if", "maybe you could change the delivery address"]\n'
-        "    pauses_ms: [1000]\n"
-    )
-    out = tmp_path / "ta.json"
-    command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-accuracy"]
-    command += ["--scenario", str(scenario), "--limit", "4", "--json", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "turn accuracy" in done.stdout
-    result = json.loads(out.read_text())
+    scenario = tiny_scenario(tmp_path, [(HESITANT, [1000])])
+    args = ["--scenario", str(scenario), "--limit", "4"]
+    stdout, result = run_bench("turn-accuracy", args, tmp_path, timeout_s=300)
+    assert "turn accuracy" in stdout
     assert len(result["clips"]) == 8  # 4 per rate
     assert {c["label"] for c in result["clips"]} == {"complete", "incomplete"}
     for rate in ("16000", "8000"):

@@ -2,13 +2,13 @@
 end-of-turn logic, Smart Turn (the shared engine, real model) against VAD-only."""
 
 import asyncio
-import json
 import subprocess
 import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
+from bench_command import run_bench, tiny_scenario
 from pipecat.audio.turn.smart_turn import base_smart_turn
 
 from pipeline.bench.turn_quality.replay import (
@@ -114,20 +114,10 @@ def test_phone_line_audio_is_band_limited_at_the_pipeline_rate() -> None:
 
 @pytest.mark.slow
 def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
-    scenario = tmp_path / "tiny.yaml"
-    scenario.write_text(
-        "name: tiny\nseed: 5\nanswer_within_s: 10\nsteps:\n"
-        '  - utterance: ["I was wondering if", "maybe you could change the delivery address"]\n'
-        "    pauses_ms: [2000]\n"
-        '  - utterance: ["that is right"]\n'
-    )
-    out = tmp_path / "tq.json"
-    command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-quality"]
-    command += ["--scenario", str(scenario), "--sweep-ms", "300", "--json", str(out)]
-    done = subprocess.run(command, capture_output=True, text=True, timeout=400)
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "published claim" in done.stdout
-    result = json.loads(out.read_text())
+    scenario = tiny_scenario(tmp_path, [(HESITANT, [2000]), (("that is right",), [])])
+    args = ["--scenario", str(scenario), "--sweep-ms", "300"]
+    stdout, result = run_bench("turn-quality", args, tmp_path, timeout_s=400)
+    assert "published claim" in stdout
     assert result["vad_only_timeout_s"] == VAD_ONLY_TIMEOUT_S
     for rate in ("16000", "8000"):
         vad, smart = result["results"][rate]["vad"], result["results"][rate]["smart"]
