@@ -16,7 +16,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import psutil
-from speech_server_fixture import free_port
+
+from pipeline.bench.localhost import free_ports
 
 REPO = Path(__file__).resolve().parent.parent
 START_TIMEOUT_S = 300
@@ -73,14 +74,10 @@ class Agent:
 
 def agent_env(**settings: object) -> dict[str, str]:
     """The environment of a test agent: free ports, plus `settings` (e.g. AGENT__X=1)."""
-    ports = {
-        "AGENT__WEBSOCKET_PORT": free_port(),
-        "AGENT__HEALTH_PORT": free_port(),
-        "AGENT__AUDIOSOCKET_PORT": free_port(),
-        "AGENT__METRICS_PORT": 0,
-        "SPEECH_SERVER__PORT": free_port(),
-        "LLM_SERVER__PORT": free_port(),
-    } | settings
+    names = ("AGENT__WEBSOCKET_PORT", "AGENT__HEALTH_PORT", "AGENT__AUDIOSOCKET_PORT",
+             "SPEECH_SERVER__PORT", "LLM_SERVER__PORT")  # fmt: skip
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
+    ports = ports | {"AGENT__METRICS_PORT": 0} | settings
     return os.environ | {f"SWITCHBOARD_{key}": str(value) for key, value in ports.items()}
 
 

@@ -6,7 +6,6 @@ models load once), even when several modules use it, and stops when the session 
 
 import atexit
 import os
-import socket
 import subprocess
 import sys
 import tempfile
@@ -17,6 +16,8 @@ from pathlib import Path
 import grpc
 import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+from pipeline.bench.localhost import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_STREAMS = 8
@@ -36,12 +37,6 @@ class SpeechServer:
 
     def log_tail(self, lines: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-lines:])
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 def health_status(address: str, service: str = "", timeout: float = 1.0) -> str:

@@ -16,7 +16,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from pipeline.bench.calls.agent_probe import listening_pid
-from pipeline.bench.localhost import free_port, http_status
+from pipeline.bench.localhost import free_ports, http_status
 from pipeline.serve.supervisor import Child, Supervisor
 from pipeline.settings import Settings
 
@@ -52,7 +52,7 @@ def started_agent(
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="switchboard-bench-calls-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     names = ("websocket", "health", "metrics", "speech", "llm", "sip")
-    ports = {name: free_port() for name in names}
+    ports = dict(zip(names, free_ports(len(names)), strict=True))
     env = {
         "SWITCHBOARD_AGENT__TURN_MODE": turn_mode,
         "SWITCHBOARD_AGENT__HOST": "127.0.0.1",
