@@ -58,15 +58,22 @@ demo: venv
 # The GPU window (docs/gpu-check.md). `make gpu-assets` here copies what the bare GPU image
 # lacks into $(GPU_ASSETS) (git-ignored; the run carries it); `make gpu-check` there runs every
 # check with the image's own python3 (no venv, no install) and writes JSON and a table to OUT
-# (the device machine sets OUT). DEVICE=cpu runs the same steps at small sizes.
+# (the device machine sets OUT). DEVICE=cpu runs the same steps at small sizes, here, in
+# $(GPU_VENV): a venv with only what the GPU image has, built on first use.
 GPU_ASSETS ?= .gpu-assets
 SMART_TURN_ONNX := smart-turn-v3.2-cpu.onnx
 DEVICE ?= cuda
 OUT ?= out/gpu-check
-GPU_PYTHON ?= python3
 GPU_CHECK_ARGS ?=
 # CI's stand-in for the GPU image: only the packages that image has (CPU torch, numpy 2).
 GPU_VENV ?= .gpu-venv
+ifeq ($(DEVICE),cpu)
+GPU_PYTHON ?= $(GPU_VENV)/bin/python
+GPU_CHECK_NEEDS := $(GPU_VENV)/.installed gpu-assets
+else
+GPU_PYTHON ?= python3
+GPU_CHECK_NEEDS :=
+endif
 GPU_VENV_PACKAGES := "numpy>=2" "$(TORCH)" numba onnx onnxruntime scipy prometheus-client pytest
 
 gpu-assets: venv
@@ -75,7 +82,7 @@ gpu-assets: venv
 	  2>/dev/null | tail -n 1)" $(GPU_ASSETS)/$(SMART_TURN_ONNX)
 	du -sh $(GPU_ASSETS)
 
-gpu-check:
+gpu-check: $(GPU_CHECK_NEEDS)
 	PYTHONUNBUFFERED=1 PYTHONPATH=. $(GPU_PYTHON) -m pipeline.bench.gpu_check --device $(DEVICE) \
 	  --out $(OUT) --model $(GPU_ASSETS)/$(SMART_TURN_ONNX) $(GPU_CHECK_ARGS)
 
@@ -85,8 +92,8 @@ $(GPU_VENV)/.installed:
 	$(GPU_VENV)/bin/pip install --quiet $(GPU_VENV_PACKAGES)
 	touch $@
 
-gpu-check-cpu: $(GPU_VENV)/.installed gpu-assets
-	$(MAKE) gpu-check DEVICE=cpu GPU_PYTHON=$(GPU_VENV)/bin/python OUT=out/gpu-check-cpu
+gpu-check-cpu:
+	$(MAKE) gpu-check DEVICE=cpu OUT=out/gpu-check-cpu
 
 clean:
 	rm -rf $(VENV) $(GPU_VENV) $(GPU_ASSETS) .pytest_cache .ruff_cache
