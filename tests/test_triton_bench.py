@@ -1,5 +1,6 @@
 """`switchboard bench turn --engine triton` against the test turn-server: it runs, answers
-as the model does, and reports the batches Triton formed."""
+as the model does, and reports the batches Triton formed, its time per batch in each stage and
+the audio bytes a turn puts on the wire."""
 
 import json
 
@@ -22,4 +23,9 @@ def test_bench_turn_measures_triton_and_its_batches(turn_server, tmp_path, capsy
     formed = {int(size): n for size, n in triton["batch_sizes"].items()}
     assert sum(size * n for size, n in formed.items()) == 3 * 2
     assert triton["mean_batch"] >= 1
-    assert "Triton formed batches" in capsys.readouterr().out
+    # the turns went on the wire as they are (each under 8 s), not padded to 256,000 bytes
+    assert 0 < triton["audio_bytes_per_request"] < 2 * 128000
+    stages = triton["server_us_per_batch"]
+    assert stages["infer"] > 0 and stages["input"] >= 0 and triton["queue_us_per_request"] >= 0
+    printed = capsys.readouterr().out
+    assert "Triton formed batches" in printed and "audio bytes per request" in printed

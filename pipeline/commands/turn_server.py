@@ -2,8 +2,9 @@
 
     switchboard turn-server --host 0.0.0.0 --grpc-port 8001 --http-port 8000 --metrics-port 8002
 
-Serves model `smart_turn` (audio INT16 [128000] → probability FP32 [1]) with dynamic batching:
-point agents at it with SWITCHBOARD_TURN__ENGINE=triton, SWITCHBOARD_TURN__TRITON_URL=HOST:8001.
+Serves model `smart_turn` (audio INT16 [L], a turn's samples as they are → probability FP32
+[1]) with dynamic batching of any lengths together: point agents at it with
+SWITCHBOARD_TURN__ENGINE=triton, SWITCHBOARD_TURN__TRITON_URL=HOST:8001.
 Health: HTTP /v2/health/ready; metrics (nv_inference_*): http://HOST:8002/metrics.
 Unset flags come from settings.turn (env SWITCHBOARD_TURN__*): device, max_batch (on a CPU
 capped at cpu_max_batch, as in process), and max_wait_ms (Triton's queue delay).

@@ -1,8 +1,9 @@
 """Smart Turn on Triton: the model contract's scoring function bound into PyTriton's tritonserver.
 
-In: Triton requests for model `smart_turn` (models.triton_contract: `audio` INT16 [n, 128000]).
-Triton's dynamic batcher gathers them (up to `max_batch`, waiting at most `max_queue_delay_us`
-for more); `make_infer` scores them together with models.triton_contract.score_requests
+In: Triton requests for model `smart_turn` (models.triton_contract: `audio` INT16 [n, L], each
+turn as long as it is). Triton's dynamic batcher gathers them, of any lengths (`audio` allows
+ragged batches), up to `max_batch`, waiting at most `max_queue_delay_us` for more;
+`make_infer` scores them together with models.triton_contract.score_requests
 (the function the NGC model repository uses too) and answers `probability` FP32 [n, 1] per
 request. The runner is the in-process engine's (models.runner: CUDA with on-device features
 when there is a GPU, else the bundled int8 ONNX on CPU with Pipecat's own features), so the
@@ -94,6 +95,7 @@ def serve(options: TurnServerOptions) -> int:
     security = TritonSecurityConfig(restricted_endpoints=list(RESTRICTED_ENDPOINTS))
     stop = _StopSignal()
     with Triton(config=config, security_config=security) as triton:
+        _allow_ragged_batches(contract.INPUT_NAME)
         triton.bind(
             model_name=contract.MODEL_NAME,
             infer_func=make_infer(runner),
@@ -120,6 +122,26 @@ def serve(options: TurnServerOptions) -> int:
         return 0
     log.error("tritonserver stopped unexpectedly")
     return 1
+
+
+def _allow_ragged_batches(input_name: str) -> None:
+    """Mark `input_name` allow_ragged_batch in the model config PyTriton generates (its
+    ModelConfig has no such field), so Triton batches requests of different lengths."""
+    from pytriton.model_config.generator import ModelConfigGenerator
+
+    generate = ModelConfigGenerator.get_config
+    if getattr(generate, "ragged_input", None) == input_name:
+        return
+
+    def get_config(self: ModelConfigGenerator) -> dict:
+        config = generate(self)
+        for item in config.get("input", []):
+            if item["name"] == input_name:
+                item["allow_ragged_batch"] = contract.ALLOW_RAGGED
+        return config
+
+    get_config.ragged_input = input_name  # type: ignore[attr-defined]
+    ModelConfigGenerator.get_config = get_config  # type: ignore[method-assign]
 
 
 def _check_free(host: str, port: int) -> None:

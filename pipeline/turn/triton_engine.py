@@ -1,10 +1,10 @@
 """The Triton turn engine: turn questions answered by a remote `smart_turn` model on Triton.
 
-`await engine.submit(audio, sample_rate)` → probability, like the in-process engine. The clip
-is prepared here (models.clip, then int16: models.triton_contract) and sent as one
-request; Triton batches the requests of every agent. One gRPC channel per engine (tritonclient's
-asyncio client), driven by the engine's own event-loop thread, so any thread and any event
-loop may submit. A request that fails raises:
+`await engine.submit(audio, sample_rate)` → probability, like the in-process engine. The turn's
+segment is cut here (models.clip.turn_segment, then int16: models.triton_contract) and sent as
+one request of its own length, not padded to 8 s; Triton batches the requests of every agent.
+One gRPC channel per engine (tritonclient's asyncio client), driven by the engine's own
+event-loop thread, so any thread and any event loop may submit. A request that fails raises:
 - TritonUnreachable: nothing answers at the URL (server down, restarting, wrong address);
 - TimeoutError: no answer within `timeout_ms`;
 - TritonTurnError: Triton answered with an error.
@@ -23,7 +23,7 @@ import tritonclient.grpc.aio as triton_grpc
 from tritonclient.utils import InferenceServerException
 
 from models import triton_contract as contract
-from models.clip import CLIP_SECONDS, prepare_clip
+from models.clip import CLIP_SECONDS, turn_segment
 from pipeline.turn.interface import TurnEngine
 from pipeline.turn.metrics import TURN_LATENCY, TURN_REQUESTS
 
@@ -56,6 +56,8 @@ class TritonTurnEngine(TurnEngine):
         self.name = "triton"
         self.url = url
         self.timeout_ms = timeout_ms
+        self.sent_requests = 0  # requests sent, and the bytes of audio they carried
+        self.sent_audio_bytes = 0
         self.loop = asyncio.new_event_loop()
         self._thread = threading.Thread(
             target=self.loop.run_forever, name="triton-turn-client", daemon=True
@@ -76,13 +78,15 @@ class TritonTurnEngine(TurnEngine):
         """Thread-side form of `submit`; bad audio raises here (ValueError, TypeError)."""
         return self.run(self.infer(triton_clip(audio, sample_rate, max_seconds)))
 
-    async def infer(self, clip: np.ndarray) -> float:
-        """One int16 clip [128000] → probability; runs on the engine's loop."""
+    async def infer(self, samples: np.ndarray) -> float:
+        """One turn's int16 samples [L] → probability; runs on the engine's loop."""
         started = time.monotonic()
         request = triton_grpc.InferInput(
-            contract.INPUT_NAME, [1, *contract.INPUT_SHAPE], contract.INPUT_DTYPE
+            contract.INPUT_NAME, [1, len(samples)], contract.INPUT_DTYPE
         )
-        request.set_data_from_numpy(clip[np.newaxis])
+        request.set_data_from_numpy(samples[np.newaxis])
+        self.sent_requests += 1
+        self.sent_audio_bytes += samples.nbytes
         try:
             result = await self._client.infer(
                 contract.MODEL_NAME,
@@ -137,9 +141,9 @@ class TritonTurnEngine(TurnEngine):
 def triton_clip(
     audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
 ) -> np.ndarray:
-    """Turn audio (int16 or float, any usable rate) → the model's int16 [128000] clip; bad
-    audio raises as models.clip.check_turn_audio."""
-    return contract.clip_to_int16(prepare_clip(audio, sample_rate, max_seconds))
+    """Turn audio (int16 or float, any usable rate) → the int16 samples [L <= 128000] a request
+    carries (its 16 kHz segment, unpadded); bad audio raises as models.clip.check_turn_audio."""
+    return contract.to_int16(turn_segment(audio, sample_rate, max_seconds))
 
 
 def _outcome(error: Exception) -> str:

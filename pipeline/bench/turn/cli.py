@@ -187,7 +187,10 @@ def _engine_figures(p: dict) -> dict:
         **{key: p.get(key, 0) for key in COUNTS},
     }
     # what the engine reports
-    for key in ("first_error", "mean_batch", "batch_sizes", "server_rss_mb", "runner"):
+    for key in (
+        "first_error", "mean_batch", "batch_sizes", "server_rss_mb", "runner",
+        "audio_bytes_per_request", "server_us_per_batch", "queue_us_per_request",
+    ):  # fmt: skip
         if key in p:
             figures[key] = p[key]
     return figures
@@ -266,4 +269,14 @@ def _print(runs: list[dict]) -> None:
                 f"calls={run['calls']}: Triton formed batches {triton['batch_sizes']} "
                 f"(size: executions), mean {triton['mean_batch']:.1f}; "
                 f"server RSS {triton.get('server_rss_mb', float('nan')):.0f} MB"
+            )
+        if "server_us_per_batch" in triton:
+            stages = ", ".join(
+                f"{stage} {us:.0f}" for stage, us in triton["server_us_per_batch"].items() if us
+            )
+            print(
+                f"calls={run['calls']}: Triton µs per batch: {stages}; queue "
+                f"{triton['queue_us_per_request'] or float('nan'):.0f} µs per request; "
+                f"{triton.get('audio_bytes_per_request', float('nan')):.0f} audio bytes "
+                "per request"
             )

@@ -139,6 +139,11 @@ def runner_info(engine) -> dict | None:
     }
 
 
+def _sent(triton) -> tuple[int, int]:
+    """Requests a Triton client sent, and the audio bytes they carried."""
+    return getattr(triton, "sent_requests", 0), getattr(triton, "sent_audio_bytes", 0)
+
+
 def run_phase(
     engine: str,
     turn: TurnSettings,
@@ -165,6 +170,8 @@ def run_phase(
         raise RuntimeError(f"the {engine} turn engine was not ready after 600 s")
     asyncio.run(_load(analyzers, clips, 1, sample_rate))  # warm-up: JIT, sessions, threads
     batches_before = getattr(shared, "batches", 0)
+    triton = getattr(shared, "primary", None)  # the Triton client under the failover
+    sent_before = _sent(triton)
     fallbacks_before = _fallback_counts()
     started, cpu_started = time.perf_counter(), _cpu_seconds(process)
     tallies = asyncio.run(_load(analyzers, clips, rounds, sample_rate))
@@ -177,6 +184,9 @@ def run_phase(
         batches = getattr(shared, "batches", 0) - batches_before
         extra["mean_batch"] = len(latencies) / batches if batches else float("nan")
         extra["runner"] = runner_info(shared)
+    if triton is not None:
+        requests, audio_bytes = (a - b for a, b in zip(_sent(triton), sent_before, strict=True))
+        extra["audio_bytes_per_request"] = audio_bytes / requests if requests else float("nan")
     return {
         **extra,
         **outcomes(tallies, fallbacks_before, _fallback_counts()),

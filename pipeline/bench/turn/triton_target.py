@@ -5,14 +5,20 @@
 phase and stopped after it.
 `measured(phase, url, server)` runs one load phase and adds what Triton reports: the batch
 sizes its dynamic batcher formed (model executions by batch size, from Triton's statistics,
-the phase's warm-up round included), the mean batch, and the memory of all the server's
-processes when we started it.
+the phase's warm-up round included), the mean batch, the mean time of a batch in each of
+Triton's stages (input, infer: our Python and the model, output) and of a request in its
+queue, and the memory of all the server's processes when we started it.
 """
 
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
-from pipeline.bench.turn.turn_server_process import TurnServerProcess, batch_sizes
+from pipeline.bench.turn.turn_server_process import (
+    BATCH_STAGES,
+    TurnServerProcess,
+    batch_sizes,
+    stage_totals,
+)
 from pipeline.settings import TurnSettings
 
 
@@ -42,9 +48,11 @@ def _settings_env(turn: TurnSettings) -> dict[str, str]:
 
 
 def measured(phase: Callable[[], dict], url: str, server: TurnServerProcess | None = None) -> dict:
-    before = _batch_sizes(url)
+    before, stages_before = _batch_sizes(url), _stage_totals(url)
     result = phase()
-    after = _batch_sizes(url)
+    after, stages_after = _batch_sizes(url), _stage_totals(url)
+    if stages_before is not None and stages_after is not None:
+        result.update(_stage_means(stages_before, stages_after))
     if before is not None and after is not None:
         formed = {size: n - before.get(size, 0) for size, n in sorted(after.items())}
         formed = {size: n for size, n in formed.items() if n > 0}
@@ -55,6 +63,25 @@ def measured(phase: Callable[[], dict], url: str, server: TurnServerProcess | No
     if server is not None:
         result["server_rss_mb"] = server.rss_mb()
     return result
+
+
+def _stage_means(before: dict[str, int], after: dict[str, int]) -> dict:
+    """Mean µs per batch in each execution stage, and per request in the queue."""
+    delta = {key: after[key] - before[key] for key in after}
+    executions, requests = delta["executions"], delta["requests"]
+    per_batch = {
+        stage.removeprefix("compute_"): delta[stage] / executions / 1000 if executions else None
+        for stage in BATCH_STAGES
+    }
+    queue = delta["queue"] / requests / 1000 if requests else None
+    return {"server_us_per_batch": per_batch, "queue_us_per_request": queue}
+
+
+def _stage_totals(url: str) -> dict[str, int] | None:
+    try:
+        return stage_totals(url)
+    except Exception:  # noqa: BLE001 - as _batch_sizes
+        return None
 
 
 def _batch_sizes(url: str) -> dict[int, int] | None:

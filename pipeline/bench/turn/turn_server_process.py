@@ -164,3 +164,24 @@ def batch_sizes(url: str) -> dict[int, int]:
         for model in stats.model_stats
         for b in model.batch_stats
     }
+
+
+BATCH_STAGES = ("compute_input", "compute_infer", "compute_output")
+
+
+def stage_totals(url: str) -> dict[str, int]:
+    """smart_turn's cumulative time per execution stage (ns, summed over the batches Triton
+    ran), its executions, and its requests' time in the queue (ns) and count."""
+    import tritonclient.grpc as triton_grpc
+
+    with triton_grpc.InferenceServerClient(url) as client:
+        stats = client.get_inference_statistics(contract.MODEL_NAME)
+    totals = dict.fromkeys((*BATCH_STAGES, "executions", "queue", "requests"), 0)
+    for model in stats.model_stats:
+        for batch in model.batch_stats:
+            for stage in BATCH_STAGES:
+                totals[stage] += int(getattr(batch, stage).ns)
+            totals["executions"] += int(batch.compute_infer.count)
+        totals["queue"] += int(model.inference_stats.queue.ns)
+        totals["requests"] += int(model.inference_stats.success.count)
+    return totals

@@ -1,8 +1,9 @@
 """Smart Turn for Triton's Python backend (stock NGC image): switchboard's runner per instance.
 
-In: a list of requests, each `audio` INT16 [n, 128000] (n ≥ 1; Triton's dynamic batcher hands
-over several at once). Out: one response per request, `probability` FP32 [n, 1]. All requests
-are scored in one runner call by models.triton_contract.score_requests, the function
+In: a list of requests, each `audio` INT16 [n, L] (n ≥ 1 turns of L samples of 16 kHz PCM;
+Triton's dynamic batcher hands over several at once, of any lengths). Out: one response per
+request, `probability` FP32 [n, 1]. All requests are scored in one runner call by
+models.triton_contract.score_requests, the function
 `switchboard turn-server` scores with (models.runner: torch with on-device features on a GPU
 instance, the Pipecat-exact int8 ONNX on a CPU instance). If a batch fails, each of its
 requests gets the error and the instance carries on.
