@@ -26,6 +26,12 @@ PROFILES: dict[str, tuple[str, ...]] = {
     "cpu-only": ("values-cpu-only.yaml",),
 }
 
+# What every site adds to a profile (docs/deploy.md's site.yaml): the PBX networks that may
+# call. The chart ships none and refuses to render without them.
+SITE: dict[str, Any] = {
+    "networkPolicy": {"pbx": {"peers": [{"ipBlock": {"cidr": "10.20.30.0/24"}}]}}
+}
+
 
 def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]:
     """Helm's coalescing of values: maps merge key by key, anything else is replaced."""
@@ -39,11 +45,11 @@ def deep_merge(base: dict[str, Any], override: dict[str, Any]) -> dict[str, Any]
 
 
 def profile_values(profile: str, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
-    """The values a user passes for a profile (`-f` files, then `--set`-like overrides)."""
+    """The values a user passes for a profile (`-f` files, the site's, then overrides)."""
     values: dict[str, Any] = {}
     for name in PROFILES[profile]:
         values = deep_merge(values, yaml.safe_load((CHART_DIR / name).read_text()) or {})
-    return deep_merge(values, overrides or {})
+    return deep_merge(deep_merge(values, SITE), overrides or {})
 
 
 def render_manifests(values: dict[str, Any]) -> dict[str, str]:

@@ -3,7 +3,7 @@
 import helm_python as helm
 import helm_render as hr
 import pytest
-from helm_fixtures import PROFILES, rendered_all, values
+from helm_fixtures import PROFILES, rendered_all, settings_from_env, values
 
 
 @pytest.fixture(scope="module")
@@ -67,18 +67,6 @@ def test_agent_is_ready_only_through_readyz_and_drains_on_shutdown(profile, rend
     assert deployment["spec"]["strategy"]["rollingUpdate"]["maxUnavailable"] == 0
 
 
-def _settings_from_env(deployment, monkeypatch):
-    """Load pipeline.settings from the Deployment's SWITCHBOARD_* env, as the pod would."""
-    from pipeline.settings import ENV_PREFIX, load_settings
-
-    for name in [n for n in __import__("os").environ if n.startswith(ENV_PREFIX)]:
-        monkeypatch.delenv(name)
-    for name, value in hr.env(deployment).items():
-        if name.startswith(ENV_PREFIX) and isinstance(value, str):
-            monkeypatch.setenv(name, value)
-    return load_settings()
-
-
 def _service_port(objs, address: str) -> dict:
     host, port = address.split(":")
     service = hr.find(objs, "Service", host)
@@ -87,7 +75,7 @@ def _service_port(objs, address: str) -> dict:
 
 def test_gpu_agents_use_the_turn_server_and_the_nims(rendered, monkeypatch):
     objs = rendered["gpu"]
-    settings = _settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
+    settings = settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
     nim = values("gpu")["nim"]
     assert settings.turn.engine == "triton"
     assert _service_port(objs, settings.turn.triton_url)["name"] == "grpc"
@@ -101,7 +89,7 @@ def test_gpu_agents_use_the_turn_server_and_the_nims(rendered, monkeypatch):
 
 def test_cpu_only_agents_score_turns_themselves_and_use_the_stand_ins(rendered, monkeypatch):
     objs = rendered["cpu-only"]
-    settings = _settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
+    settings = settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
     stand_ins = values("cpu-only")["standIns"]
     assert settings.turn.engine == "local"
     assert settings.turn.device == "cpu"
@@ -114,24 +102,10 @@ def test_cpu_only_agents_score_turns_themselves_and_use_the_stand_ins(rendered, 
     assert settings.llm.model == stand_ins["llm"]["model"]
 
 
-def test_llm_api_key_comes_from_a_secret(monkeypatch):
-    objs = hr.render("default", {"nim": {"llm": {"apiKeySecret": {"name": "nim-key"}}}})
-    key = hr.env(hr.find(objs, "Deployment", "agent"))["SWITCHBOARD_LLM__API_KEY"]
-    assert key == {"secretKeyRef": {"name": "nim-key", "key": "api-key"}}
-
-
 def test_agent_settings_override_what_the_chart_derives(monkeypatch):
     objs = hr.render("default", {"agent": {"settings": {"turn": {"fallback": "complete"}}}})
-    settings = _settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
+    settings = settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
     assert settings.turn.fallback == "complete"
-
-
-def test_sip_calls_are_taken_from_the_pbx_address_blocks(monkeypatch):
-    pbx = {"networkPolicy": {"pbx": {"peers": [{"ipBlock": {"cidr": "10.20.0.0/16"}}]}}}
-    objs = hr.render("default", pbx)
-    settings = _settings_from_env(hr.find(objs, "Deployment", "agent"), monkeypatch)
-    assert settings.agent.sip_port == 5060
-    assert [str(net) for net in settings.agent.sip_allowed_peers] == ["10.20.0.0/16"]
 
 
 @pytest.mark.parametrize(

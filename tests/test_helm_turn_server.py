@@ -4,7 +4,7 @@ import json
 
 import helm_render as hr
 import pytest
-from helm_fixtures import rendered_all, values
+from helm_fixtures import rendered_all, settings_from_env, values
 
 
 @pytest.fixture(scope="module")
@@ -115,6 +115,17 @@ def test_cpu_only_runs_the_stand_ins_and_no_gpu_anything(rendered):
     _stand_in(objs, "llm-server", 8000)
     assert not [o for o in objs if o["metadata"]["name"].endswith("turn-server")]
     assert "nvidia.com/gpu" not in json.dumps(objs)
+
+
+def test_the_speech_stand_in_starts_with_its_pools(rendered, monkeypatch):
+    """Every setting the chart gives the speech server is one it knows (unknown ones stop it)."""
+    settings = settings_from_env(
+        hr.find(rendered["cpu-only"], "Deployment", "speech-server"), monkeypatch
+    )
+    speech = values("cpu-only")["standIns"]["speech"]
+    assert settings.speech_server.max_streams == speech["maxStreams"]
+    assert settings.speech_server.max_tts_streams == speech["maxTtsStreams"]
+    assert settings.speech_server.asr_workers == speech["asrWorkers"]
 
 
 def test_gpu_profiles_run_no_stand_ins(rendered):

@@ -161,45 +161,6 @@ securityContext:
 {{- end -}}
 {{- end -}}
 
-{{/*
-The agent's switchboard settings as {section: {key: value}}: endpoints (NIMs or stand-ins), the
-turn engine (the turn-server, or embedded), and its listening ports. agent.settings wins.
-Each entry becomes SWITCHBOARD_<SECTION>__<KEY> (pipeline/settings.py).
-*/}}
-{{- define "switchboard.agentSettings" -}}
-{{- $v := .Values -}}
-{{- $speech := $v.standIns.speech -}}
-{{- $asr := dict "server" $v.nim.asr.server "model" $v.nim.asr.model "language" $v.nim.asr.language "use_ssl" $v.nim.asr.useSsl -}}
-{{- $tts := dict "server" $v.nim.tts.server "voice" $v.nim.tts.voice "language" $v.nim.tts.language "sample_rate" $v.nim.tts.sampleRate "use_ssl" $v.nim.tts.useSsl -}}
-{{- if $speech.enabled -}}
-{{- $addr := include "switchboard.speechStandInAddress" . -}}
-{{- $asr = dict "server" $addr "model" $speech.asrModel "language" "en-US" "use_ssl" false -}}
-{{- $tts = dict "server" $addr "voice" $speech.voice "language" "en-US" "sample_rate" $speech.sampleRate "use_ssl" false -}}
-{{- end -}}
-{{- $llm := dict "base_url" $v.nim.llm.baseUrl "model" $v.nim.llm.model -}}
-{{- if $v.standIns.llm.enabled -}}
-{{- $llm = dict "base_url" (printf "http://%s:%d/v1" (include "switchboard.componentName" (dict "root" . "component" "llm-server")) ($v.standIns.llm.port | int)) "model" $v.standIns.llm.model -}}
-{{- end -}}
-{{- $t := $v.agent.turn -}}
-{{- $turn := dict "max_batch" $t.maxBatch "max_wait_ms" $t.maxWaitMs "deadline_ms" $t.deadlineMs "fallback" $t.fallback -}}
-{{- if $v.turnServer.enabled -}}
-{{- $_ := set $turn "engine" "triton" -}}
-{{- $_ := set $turn "triton_url" (include "switchboard.turnServerAddress" .) -}}
-{{- else -}}
-{{- $_ := set $turn "engine" "local" -}}
-{{- $_ := set $turn "device" $t.device -}}
-{{- $_ := set $turn "cpu_threads" $t.cpuThreads -}}
-{{- end -}}
-{{- $p := $v.agent.ports -}}
-{{- $agent := dict "host" "0.0.0.0" "sip_port" $p.sip "rtp_port_min" $v.agent.rtp.portMin "rtp_port_max" $v.agent.rtp.portMax "audiosocket_port" $p.audiosocket "websocket_port" $p.websocket "metrics_port" $p.metrics "health_port" $p.health "drain_timeout_s" $v.agent.shutdown.callDrainSeconds -}}
-{{- /* SIP calls are taken from the PBX's address blocks (networkPolicy.pbx.peers). */ -}}
-{{- $pbx := list -}}
-{{- range $v.networkPolicy.pbx.peers }}{{ with .ipBlock }}{{ $pbx = append $pbx .cidr }}{{ end }}{{ end -}}
-{{- if $pbx }}{{ $_ := set $agent "sip_allowed_peers" $pbx }}{{ end -}}
-{{- $settings := dict "asr" $asr "tts" $tts "llm" $llm "turn" $turn "agent" $agent -}}
-{{- toYaml (mergeOverwrite $settings (deepCopy $v.agent.settings)) -}}
-{{- end -}}
-
 {{/* Render {section: {key: value}} as SWITCHBOARD_<SECTION>__<KEY> env entries. */}}
 {{- define "switchboard.settingsEnv" -}}
 {{- range $section, $keys := . }}
