@@ -2,10 +2,12 @@
 
 In: RTP datagrams from the negotiated remote address (all others are dropped and counted),
 and the agent's 8 kHz PCM via `write`. Out: `read()` gives the caller's audio in sequence
-order (a small jitter buffer; a lost packet becomes silence), one `Dtmf` per key press, and
-None once closed; a 20 ms pacer sends the agent's audio, or silence when it has none, with
-sequence numbers and timestamps running on across silence and hold. With a silence timeout,
-a caller who sends nothing for that long while not on hold is gone: `read()` gives None.
+order (a small jitter buffer that follows a new SSRC, a stream gone backwards and a move to a
+new address; a lost packet becomes silence), one `Dtmf` per key press, and None once closed;
+at most `INBOX_MAX` items wait for a reader that falls behind (more are dropped and counted).
+A 20 ms pacer sends the agent's audio, or silence when it has none, with sequence numbers and
+timestamps running on across silence and hold. With a silence timeout, a caller who sends
+nothing for that long while not on hold is gone: `read()` gives None.
 """
 
 import asyncio
@@ -28,6 +30,7 @@ log = logging.getLogger(__name__)
 
 SAMPLES = PACKET_BYTES // 2  # per 20 ms packet at 8 kHz
 DRAIN_AFTER_S = 0.1  # a gap still open this long after the last packet is a loss
+INBOX_MAX = 500  # items (10 s of audio) waiting for a reader that does not keep up
 
 
 class NoRtpPort(RuntimeError):
@@ -115,7 +118,11 @@ class RtpLeg(PacedLeg):
         """New remote address and our direction (a re-INVITE: hold is recvonly or inactive)."""
         if direction not in DIRECTIONS:
             raise ValueError(f"direction must be one of {DIRECTIONS}, not {direction!r}")
+        moved = self._remote is not None and self._remote != (remote[0], remote[1])
         self._remote, self._remote_ip = (remote[0], remote[1]), _ip(remote[0])
+        if moved:  # a new media source: its stream starts afresh
+            self._play(self._jitter.reset())
+            self._dtmf = DtmfEvents()
         self._direction = direction
         self._heard()  # the silence timeout counts from a (re)negotiation
 
@@ -152,11 +159,11 @@ class RtpLeg(PacedLeg):
         if packet.payload_type == self._dtmf_payload_type:
             digit = self._dtmf.feed(packet.timestamp, packet.payload)
             if digit is not None:
-                self._inbox.put_nowait(digit)
+                self._enqueue(digit)
         elif packet.payload_type != self._codec.payload_type:
             self.dropped["payload type"] += 1
         elif self._direction in ("sendrecv", "recvonly"):
-            self._play(self._jitter.push(packet.sequence, packet.payload))
+            self._play(self._jitter.push(packet.ssrc, packet.sequence, packet.payload))
             if self._drain_timer is not None:
                 self._drain_timer.cancel()
             if self._jitter.held:
@@ -190,9 +197,15 @@ class RtpLeg(PacedLeg):
     def _play(self, payloads: list[bytes | None]) -> None:
         for payload in payloads:
             if payload is None:
-                self._inbox.put_nowait(bytes(PACKET_BYTES))  # a lost packet: 20 ms of silence
+                self._enqueue(bytes(PACKET_BYTES))  # a lost packet: 20 ms of silence
             elif payload:
-                self._inbox.put_nowait(decode_payload(self._codec.name, payload))
+                self._enqueue(decode_payload(self._codec.name, payload))
+
+    def _enqueue(self, item: bytes | Dtmf) -> None:
+        if self._inbox.qsize() >= INBOX_MAX:
+            self.dropped["overflow"] += 1
+        else:
+            self._inbox.put_nowait(item)
 
     def _send_packet(self, chunk: bytes) -> None:
         starts_talkspurt = bool(chunk) and not self._talking
