@@ -21,6 +21,7 @@ from pipeline.bench.localhost import free_port
 
 REPO = Path(__file__).resolve().parent.parent
 MAX_STREAMS = 8
+MAX_TTS_STREAMS = 4
 MAX_TEXT_CHARS = 600
 START_TIMEOUT_S = 180
 
@@ -30,6 +31,7 @@ class SpeechServer:
     address: str  # "127.0.0.1:PORT"
     port: int
     max_streams: int
+    max_tts_streams: int
     max_text_chars: int
     process: subprocess.Popen
     log_path: Path
@@ -67,9 +69,11 @@ def start_speech_server() -> SpeechServer:
     }
     command = [sys.executable, "-m", "pipeline.cli", "speech-server"]
     command += ["--host", "127.0.0.1", "--port", str(port)]
+    command += ["--max-tts-streams", str(MAX_TTS_STREAMS)]  # the flag; max_streams: the env
     with log.open("wb") as out:
         process = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-    server = SpeechServer(f"127.0.0.1:{port}", port, MAX_STREAMS, MAX_TEXT_CHARS, process, log)
+    address = f"127.0.0.1:{port}"
+    server = SpeechServer(address, port, MAX_STREAMS, MAX_TTS_STREAMS, MAX_TEXT_CHARS, process, log)
     atexit.register(_stop, server)
     deadline = time.monotonic() + START_TIMEOUT_S
     while True:

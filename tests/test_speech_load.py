@@ -1,5 +1,6 @@
 """Many calls at once: concurrent streams share the models and all finish correctly; past
-`max_streams` the server refuses at once; a client that cancels gives its slot back."""
+`max_streams` the server refuses at once; a client that cancels gives its slot back; ASR
+and TTS have a pool each, so calls holding every ASR stream never leave the bot mute."""
 
 import threading
 import time
@@ -14,11 +15,17 @@ from speech_server_fixture import speech_server  # noqa: F401
 
 RATE = 16000
 TIMEOUT_S = 120
+VOICE = "English-US.Male-Joe"
 
 
 @pytest.fixture(scope="module")
 def asr(speech_server):  # noqa: F811
     return services(speech_server.address)[0]
+
+
+@pytest.fixture(scope="module")
+def tts(speech_server):  # noqa: F811
+    return services(speech_server.address)[1]
 
 
 class HeldStream:
@@ -123,3 +130,51 @@ def test_cancelled_streams_give_their_slots_back(speech_server, asr):  # noqa: F
     while not hold_every_slot(asr, speech_server.max_streams):
         assert time.monotonic() < deadline, "cancelled streams still hold their slots"
         time.sleep(0.5)
+
+
+class HeldSynthesis:
+    """A SynthesizeOnline call that stays open (asking for nothing) until released."""
+
+    def __init__(self, tts: riva.client.SpeechSynthesisService) -> None:
+        self.release = threading.Event()
+        self.call = tts.stub.SynthesizeOnline(self._requests())
+
+    def _requests(self):
+        self.release.wait(TIMEOUT_S)
+        yield from ()
+
+    def finish(self) -> None:
+        self.release.set()
+        self.call.cancel()
+
+
+def test_tts_is_served_while_every_asr_stream_is_held(speech_server, asr, tts):  # noqa: F811
+    held = [HeldStream(asr) for _ in range(speech_server.max_streams)]
+    try:
+        assert refused_within(asr, 10.0) is not None  # every ASR stream is taken
+        spoken = tts.synthesize("Your order has shipped.", VOICE, sample_rate_hz=RATE)
+        assert len(spoken.audio) > RATE  # over half a second of 16-bit audio
+    finally:
+        for stream_ in held:
+            stream_.finish()
+    assert [s.error for s in held] == [None] * len(held)
+
+
+def test_tts_beyond_its_pool_is_refused_naming_its_setting(speech_server, asr, tts):  # noqa: F811
+    held = [HeldSynthesis(tts) for _ in range(speech_server.max_tts_streams)]
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                tts.synthesize("Hello.", VOICE, sample_rate_hz=RATE)
+            except grpc.RpcError as exc:
+                assert exc.code() == grpc.StatusCode.RESOURCE_EXHAUSTED, exc.details()
+                assert "max_tts_streams" in exc.details()
+                break
+            assert time.monotonic() < deadline, "a synthesis beyond max_tts_streams was served"
+            time.sleep(0.05)
+        asr.offline_recognize(b"", recognition_config())  # ASR has its own pool
+    finally:
+        for synthesis in held:
+            synthesis.finish()
+    tts.synthesize("Hello.", VOICE, sample_rate_hz=RATE)  # and TTS has room again

@@ -41,20 +41,24 @@ class FakeRunner:
 
 class ScriptedTriton(TritonTurnEngine):
     """A Triton client whose answer (a probability, or an exception to raise) is set by the
-    test; `ready` is what its readiness probe says. Nothing is sent anywhere."""
+    test; `ready` is what its readiness probe says (or raises). Nothing is sent anywhere."""
 
     def __init__(self, answer: float | Exception = 0.9, delay_s: float = 0.0) -> None:
         super().__init__(f"127.0.0.1:{free_port()}")
         self.answer, self.delay_s, self.ready, self.calls = answer, delay_s, False, 0
+        self.clips: list[np.ndarray] = []
 
     async def infer(self, clip: np.ndarray) -> float:
         self.calls += 1
+        self.clips.append(clip)
         await asyncio.sleep(self.delay_s)
         if isinstance(self.answer, Exception):
             raise self.answer
         return self.answer
 
     async def is_ready(self, timeout_s: float = 1.0) -> bool:
+        if isinstance(self.ready, Exception):
+            raise self.ready
         return self.ready
 
 
@@ -110,12 +114,65 @@ async def test_the_circuit_opens_and_the_probe_brings_traffic_back(make_engine):
     before = failovers("circuit_open")
     assert await engine.submit(AUDIO, 16000) == pytest.approx(BACKUP_P)
     assert triton.calls == 3 and failovers("circuit_open") == before + 1  # Triton was spared
+    calls = triton.calls
     triton.answer, triton.ready = 0.8, True
-    for _ in range(100):
-        if not engine.breaker.is_open:
-            break
-        await asyncio.sleep(0.02)
+    await until_state(engine, "closed")  # by itself: no turn was needed
+    assert triton.calls == calls + 1  # the trial request
+    assert triton.clips[-1].any()  # it carried the latest turn's clip, not silence
     assert await engine.submit(AUDIO, 16000) == pytest.approx(0.8)
+
+
+async def until_state(engine: FailoverTurnEngine, state: str, timeout_s: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout_s
+    while engine.breaker.state != state:
+        assert time.monotonic() < deadline, f"the circuit stayed {engine.breaker.state}"
+        await asyncio.sleep(0.01)
+
+
+async def open_circuit(engine: FailoverTurnEngine) -> None:
+    for _ in range(engine.breaker.threshold):
+        assert await engine.submit(AUDIO, 16000) == pytest.approx(BACKUP_P)
+    assert engine.breaker.is_open
+
+
+async def test_a_ready_probe_alone_does_not_close_the_circuit(make_engine):
+    # Triton's server says ready but its model answers errors: only a trial finds out.
+    triton = ScriptedTriton(TritonUnreachable("down"))
+    engine = make_engine(triton, failure_threshold=2, probe_interval_s=0.02)
+    await open_circuit(engine)
+    calls = triton.calls
+    triton.answer, triton.ready = TritonTurnError("model failed"), True
+    await asyncio.sleep(0.3)  # probes, each "ready", each trial failed
+    assert engine.breaker.is_open and triton.calls > calls
+    calls = triton.calls
+    assert await engine.submit(AUDIO, 16000) == pytest.approx(BACKUP_P)
+    assert triton.calls <= calls + 1  # the turn went to the backup (at most a trial ran)
+    triton.answer = 0.7  # the model is fixed: the next trial closes the circuit
+    await until_state(engine, "closed")
+    assert await engine.submit(AUDIO, 16000) == pytest.approx(0.7)
+
+
+async def test_turns_during_a_trial_go_to_the_backup(make_engine):
+    triton = ScriptedTriton(TritonUnreachable("down"))
+    engine = make_engine(triton, failure_threshold=1, probe_interval_s=0.02)
+    await open_circuit(engine)
+    triton.answer, triton.ready, triton.delay_s = 0.9, True, 1.5  # a slow trial
+    await until_state(engine, "half_open")
+    calls = triton.calls
+    answers = await asyncio.gather(*(engine.submit(AUDIO, 16000) for _ in range(5)))
+    assert answers == pytest.approx([BACKUP_P] * 5) and triton.calls == calls
+    await until_state(engine, "closed")
+
+
+async def test_a_probe_that_raises_does_not_end_the_probing(make_engine):
+    triton = ScriptedTriton(TritonUnreachable("down"))
+    engine = make_engine(triton, failure_threshold=1, probe_interval_s=0.02)
+    await open_circuit(engine)
+    triton.ready = RuntimeError("the readiness call broke")
+    await asyncio.sleep(0.2)  # several probes raise
+    assert engine.breaker.is_open
+    triton.answer, triton.ready = 0.6, True
+    await until_state(engine, "closed")
 
 
 async def test_no_turn_waits_past_the_deadline(make_engine):

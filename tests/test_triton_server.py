@@ -16,7 +16,7 @@ from models.onnx_runner import OnnxRunner
 from models.smart_turn_file import locate
 from pipeline.settings import TurnSettings
 from pipeline.turn.local_engine import BatchingTurnEngine
-from pipeline.turn.triton_engine import TritonTurnEngine, triton_clip
+from pipeline.turn.triton_engine import TritonTurnEngine, triton_segment
 
 pytestmark = pytest.mark.slow
 GENEROUS_MS = 120_000  # a busy 2-core machine: measure answers, not speed
@@ -140,6 +140,6 @@ def test_a_row_longer_than_8_s_is_scored_by_its_last_8_s(turn_server):  # noqa: 
 
 def test_a_turn_goes_on_the_wire_unpadded():
     speech, rate = clips_16k()["piper1_16k"]
-    assert len(triton_clip(speech[:16000], rate)) == 16000
-    at_8k = triton_clip(np.zeros(8000, np.int16), 8000)
+    assert len(triton_segment(speech[:16000], rate)) == 16000
+    at_8k = triton_segment(np.zeros(8000, np.int16), 8000)
     assert at_8k.dtype == np.int16 and len(at_8k) == 16000

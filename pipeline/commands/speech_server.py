@@ -25,7 +25,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--host", help="address to listen on (settings.speech_server.host)")
     parser.add_argument("--port", type=int, help="port (settings.speech_server.port)")
     parser.add_argument(
-        "--max-streams", type=int, help="engine calls at once (settings.speech_server.max_streams)"
+        "--max-streams", type=int, help="ASR streams at once (settings.speech_server.max_streams)"
+    )
+    parser.add_argument(
+        "--max-tts-streams",
+        type=int,
+        help="TTS syntheses at once, apart from ASR (settings.speech_server.max_tts_streams)",
     )
     parser.set_defaults(func=run)
 
@@ -41,6 +46,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             ("host", args.host),
             ("port", args.port),
             ("max_streams", args.max_streams),
+            ("max_tts_streams", args.max_tts_streams),
         )
         if value is not None
     }

@@ -2,12 +2,16 @@
 the CPU LLM server (started by pipeline/serve/agent_process.py).
 
 In: settings. Out: the two Child specs (command, health probe, how to run it by hand) and
-settings whose asr/tts/llm endpoints point at them. The turn engine needs no child: it runs
+settings whose asr/tts/llm endpoints point at them. The speech server gets this process's
+whole `speech_server` section (its pools, keepalive, ...) through its environment, so a
+settings file given to `serve` reaches it too. The turn engine needs no child: it runs
 inside the agent process (turn.engine=local, the default), or on a turn-server that
 turn.engine=triton and turn.triton_url name (started apart, e.g. `switchboard turn-server`).
 """
 
 from pathlib import Path
+
+from pydantic import BaseModel
 
 from pipeline.agent.endpoints import grpc_serving, llm_problem
 from pipeline.serve.supervisor import Child
@@ -17,6 +21,15 @@ from pipeline.settings import Settings
 def _local(host: str) -> str:
     """Where to connect to a server that listens on `host`."""
     return "127.0.0.1" if host in ("0.0.0.0", "::", "") else host
+
+
+def _section_env(section: str, values: BaseModel) -> dict[str, str]:
+    """`values` as the SWITCHBOARD_<SECTION>__<FIELD> variables a child's settings read."""
+    return {
+        f"SWITCHBOARD_{section.upper()}__{name.upper()}": str(value)
+        for name, value in values.model_dump().items()
+        if value is not None
+    }
 
 
 def cpu_children(settings: Settings, log_dir: Path) -> tuple[list[Child], Settings]:
@@ -30,6 +43,7 @@ def cpu_children(settings: Settings, log_dir: Path) -> tuple[list[Child], Settin
             healthy=lambda: grpc_serving(speech_address, timeout_s=1.0) and "loading models",
             hint=f"switchboard speech-server --port {speech.port}",
             log_path=log_dir / "speech-server.log",
+            env=_section_env("speech_server", speech),
         ),
         Child(
             name="llm-server",

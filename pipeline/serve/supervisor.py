@@ -4,6 +4,11 @@ In: a list of Child specs (a command and a health probe). Out: running processes
 with their parent (Linux PR_SET_PDEATHSIG, so a killed `serve` leaves no orphans), a rich
 progress display while their models load, a watcher that logs and restarts a child that
 exits, and `stop()` that ends them all (SIGTERM, then SIGKILL).
+
+Restarts follow a RestartPolicy: the delay doubles with each restart inside the window (1 s,
+2 s, 4 s ... up to 30 s), and at most `max_restarts` restarts fall in any window; past that
+the next one waits until the oldest leaves it. A restart that fails (the process cannot be
+started) is logged and tried again on the same schedule; the watcher never stops on its own.
 """
 
 import ctypes
@@ -14,7 +19,7 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,9 +34,28 @@ def _die_with_parent() -> None:
     libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM)
 
 
+@dataclass(frozen=True)
+class RestartPolicy:
+    """When to restart a child that exited, given when it was restarted before."""
+
+    first_delay_s: float = 1.0
+    max_delay_s: float = 30.0
+    max_restarts: int = 5  # in any window_s
+    window_s: float = 300.0
+
+    def delay(self, restarted_at: Sequence[float], now: float) -> float:
+        """Seconds from `now` until the next restart; `restarted_at`: earlier restarts."""
+        recent = sorted(t for t in restarted_at if now - t < self.window_s)
+        delay = min(self.first_delay_s * 2 ** len(recent), self.max_delay_s)
+        if len(recent) >= self.max_restarts:  # the window is full: wait for room in it
+            delay = max(delay, recent[-self.max_restarts] + self.window_s - now)
+        return delay
+
+
 @dataclass
 class Child:
-    """One child process: `switchboard <args>`, healthy when `healthy()` is None."""
+    """One child process: `program` + `args` (program: this Python's `switchboard`),
+    healthy when `healthy()` is None."""
 
     name: str
     args: list[str]
@@ -39,19 +63,26 @@ class Child:
     hint: str  # how to run it by hand, for error messages
     log_path: Path | None = None
     env: dict[str, str] = field(default_factory=dict)  # added to this process's environment
+    program: list[str] = field(default_factory=lambda: [sys.executable, "-m", "pipeline.cli"])
     process: subprocess.Popen | None = field(default=None, repr=False)
     restarts: int = 0
+    restarted_at: list[float] = field(default_factory=list, repr=False)  # time.monotonic()
+    restart_due: float | None = field(default=None, repr=False)  # when the next start is due
 
     def start(self) -> None:
+        """Start the process; OSError when it cannot be (its log or program is missing)."""
         out = self.log_path.open("ab") if self.log_path else None
-        command = [sys.executable, "-m", "pipeline.cli", *self.args]
-        self.process = subprocess.Popen(
-            command,
-            stdout=out,
-            stderr=out,
-            env=os.environ | self.env,
-            preexec_fn=_die_with_parent,
-        )
+        try:
+            self.process = subprocess.Popen(
+                [*self.program, *self.args],
+                stdout=out,
+                stderr=out,
+                env=os.environ | self.env,
+                preexec_fn=_die_with_parent,
+            )
+        finally:
+            if out is not None:
+                out.close()  # the child has its own copy
         log.info("started %s (pid %d): %s", self.name, self.process.pid, " ".join(self.args))
 
     def exit_code(self) -> int | None:
@@ -65,9 +96,17 @@ class ChildFailed(RuntimeError):
 class Supervisor:
     """Starts children, waits for them, restarts one that exits, stops them all."""
 
-    def __init__(self, children: list[Child], restart: bool = True) -> None:
+    def __init__(
+        self,
+        children: list[Child],
+        restart: bool = True,
+        policy: RestartPolicy = RestartPolicy(),
+        poll_s: float = 0.5,
+    ) -> None:
         self.children = children
         self.restart = restart
+        self.policy = policy
+        self.poll_s = poll_s
         self._stopping = threading.Event()
         self._watcher: threading.Thread | None = None
 
@@ -117,29 +156,58 @@ class Supervisor:
         return ", ".join(str(c.log_path) for c in children if c.log_path) or "its output"
 
     def _watch(self) -> None:
-        """Log a child that exits and start it again (after a second), until stop()."""
-        while not self._stopping.wait(0.5):
+        """Until stop(): log a child that exits and start it again when the policy says."""
+        while not self._stopping.wait(self.poll_s):
             for child in self.children:
-                code = child.exit_code()
-                if code is None or self._stopping.is_set():
-                    continue
-                log.error(
-                    "%s (pid %d) exited with code %s; calls that need it fail until it is back%s",
-                    child.name,
-                    child.process.pid,
-                    code,
-                    "; restarting it" if self.restart else "",
-                )
-                if self.restart:
-                    time.sleep(1.0)
-                    child.restarts += 1
-                    child.start()
-                else:
-                    child.process = None
+                if self._stopping.is_set():
+                    return
+                try:
+                    self._tend(child)
+                except Exception:  # never let one child's trouble end the watching
+                    log.exception("supervising %s failed; still watching it", child.name)
+
+    def _tend(self, child: Child) -> None:
+        if child.restart_due is not None:
+            if time.monotonic() >= child.restart_due:
+                self._restart(child)
+            return
+        code = child.exit_code()
+        if code is None:
+            return
+        log.error(
+            "%s (pid %d) exited with code %s; calls that need it fail until it is back",
+            child.name,
+            child.process.pid,
+            code,
+        )
+        if self.restart:
+            self._schedule(child)
+        else:
+            child.process = None
+
+    def _schedule(self, child: Child) -> None:
+        now = time.monotonic()
+        delay = self.policy.delay(child.restarted_at, now)
+        child.restart_due = now + delay
+        log.info("restarting %s in %.1f s", child.name, delay)
+
+    def _restart(self, child: Child) -> None:
+        now = time.monotonic()
+        child.restarted_at = [t for t in child.restarted_at if now - t < self.policy.window_s]
+        child.restarted_at.append(now)
+        child.restarts += 1
+        child.restart_due = None
+        try:
+            child.start()
+        except Exception:
+            log.exception("restarting %s failed", child.name)
+            self._schedule(child)
 
     def stop(self, grace_s: float = 5.0) -> None:
         """SIGTERM every child, then SIGKILL those still running after `grace_s`."""
         self._stopping.set()
+        if self._watcher:  # first, so that it starts nothing more
+            self._watcher.join(timeout=self.poll_s + 5)
         running = [c.process for c in self.children if c.process and c.process.poll() is None]
         for process in running:
             process.terminate()
@@ -150,5 +218,3 @@ class Supervisor:
             except subprocess.TimeoutExpired:
                 process.kill()
                 process.wait()
-        if self._watcher:
-            self._watcher.join(timeout=2)

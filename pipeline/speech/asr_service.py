@@ -2,7 +2,7 @@
 
 In: Riva requests (a RecognitionConfig and audio bytes). Out: Riva responses, or a gRPC
 status with a message that says what was wrong with the request. Every recognition holds
-one of the server's stream slots while it runs.
+one of the server's ASR slots (speech_server.max_streams) while it runs.
 """
 
 from collections.abc import Iterable, Iterator

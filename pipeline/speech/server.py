@@ -3,6 +3,11 @@
 `start(settings)` binds the port and answers at once (health NOT_SERVING), then loads the
 models in the background and switches health to SERVING. `serve(settings)` does that and
 blocks until SIGINT/SIGTERM, then drains calls for a moment and stops.
+
+ASR streams and TTS syntheses have a pool each (max_streams, max_tts_streams). The server
+pings every connection's client every keepalive_s and drops a connection whose client does
+not answer within keepalive_timeout_s, so a client that vanished (power cut, network gone,
+no FIN) frees its slots in seconds.
 """
 
 import logging
@@ -26,8 +31,9 @@ logger = logging.getLogger(__name__)
 ASR_SERVICE = "nvidia.riva.asr.RivaSpeechRecognition"
 TTS_SERVICE = "nvidia.riva.tts.RivaSpeechSynthesis"
 HEALTH_NAMES = ("", ASR_SERVICE, TTS_SERVICE)  # "" is the whole server
-EXTRA_THREADS = 8  # beyond max_streams: health, config calls, and refusing the excess
+EXTRA_THREADS = 8  # beyond the two pools: health, config calls, and refusing the excess
 MAX_MESSAGE_BYTES = 64 * 1024 * 1024  # a Recognize call with half an hour of 16 kHz audio
+MIN_CLIENT_PING_MS = 5000  # clients may ping this often, with or without calls, unpunished
 
 
 @dataclass
@@ -36,7 +42,8 @@ class RunningServer:
     port: int
     engines: Engines
     health: health.HealthServicer
-    slots: StreamSlots
+    asr_slots: StreamSlots
+    tts_slots: StreamSlots
     loader: threading.Thread
 
     def stop(self, grace: float = 2.0) -> None:
@@ -44,29 +51,48 @@ class RunningServer:
         self.server.stop(grace).wait()
 
 
+def server_options(settings: SpeechServerSettings) -> list[tuple[str, int]]:
+    """gRPC channel arguments: message sizes, one server per port, keepalive both ways."""
+    return [
+        ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
+        ("grpc.so_reuseport", 0),  # a second server on the same port fails, not shares
+        # Our pings: find a vanished client even while its stream sends nothing.
+        ("grpc.keepalive_time_ms", round(settings.keepalive_s * 1000)),
+        ("grpc.keepalive_timeout_ms", round(settings.keepalive_timeout_s * 1000)),
+        # Any unanswered ping ends the connection after that long (gRPC's own flow-control
+        # pings would otherwise hold a keepalive back for a minute).
+        ("grpc.http2.ping_timeout_ms", round(settings.keepalive_timeout_s * 1000)),
+        ("grpc.http2.max_pings_without_data", 0),  # keep pinging a silent stream
+        # Clients' pings: accepted (not answered with GOAWAY too_many_pings) when no more
+        # often than MIN_CLIENT_PING_MS, also on a connection with no call in progress.
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", MIN_CLIENT_PING_MS),
+    ]
+
+
 def start(settings: SpeechServerSettings) -> RunningServer:
     """Bind, start answering, and load the models in a background thread."""
-    threads = settings.max_streams + EXTRA_THREADS
+    threads = settings.max_streams + settings.max_tts_streams + EXTRA_THREADS
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="speech-rpc"),
         maximum_concurrent_rpcs=threads,  # grpc itself refuses anything beyond the pool
-        options=[
-            ("grpc.max_receive_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.max_send_message_length", MAX_MESSAGE_BYTES),
-            ("grpc.so_reuseport", 0),  # a second server on the same port fails, not shares
-        ],
+        options=server_options(settings),
     )
     engines = Engines()
-    slots = StreamSlots(settings.max_streams)
+    asr_slots = StreamSlots(settings.max_streams, "ASR streams", "speech_server.max_streams")
+    tts_slots = StreamSlots(
+        settings.max_tts_streams, "TTS syntheses", "speech_server.max_tts_streams"
+    )
     health_servicer = health.HealthServicer()
     for name in HEALTH_NAMES:
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(
-        AsrServicer(engines, slots), server
+        AsrServicer(engines, asr_slots), server
     )
     riva_tts_pb2_grpc.add_RivaSpeechSynthesisServicer_to_server(
-        TtsServicer(engines, slots, settings.max_text_chars), server
+        TtsServicer(engines, tts_slots, settings.max_text_chars), server
     )
     address = f"{settings.host}:{settings.port}"
     try:
@@ -88,7 +114,7 @@ def start(settings: SpeechServerSettings) -> RunningServer:
 
     loader = threading.Thread(target=load, name="speech-model-loader", daemon=True)
     loader.start()
-    return RunningServer(server, port, engines, health_servicer, slots, loader)
+    return RunningServer(server, port, engines, health_servicer, asr_slots, tts_slots, loader)
 
 
 def serve(settings: SpeechServerSettings) -> int:

@@ -1,9 +1,12 @@
-"""Admission control: at most `limit` engine calls at once, refused at once beyond that.
+"""Admission control: at most `limit` engine calls of one kind at once, refused beyond that.
 
-A call that cannot get a slot ends with RESOURCE_EXHAUSTED immediately, so a saturated
-server tells its clients instead of silently falling behind real time. A slot is given back
-when its call ends for any reason: done, failed, or cancelled by the client (then at once,
-through gRPC's termination callback, even if the handler is still finishing a decode).
+The server keeps one pool per kind (ASR streams, TTS syntheses), so calls that hold an ASR
+stream for their whole length never leave the bot without a voice. A call that cannot get a
+slot ends with RESOURCE_EXHAUSTED immediately, naming the setting that sizes its pool, so a
+saturated server tells its clients instead of silently falling behind real time. A slot is
+given back when its call ends for any reason: done, failed, cancelled by the client, or its
+connection dropped (then at once, through gRPC's termination callback, even if the handler
+is still finishing a decode).
 """
 
 import contextlib
@@ -16,8 +19,12 @@ from pipeline.speech.errors import exhausted
 
 
 class StreamSlots:
-    def __init__(self, limit: int) -> None:
+    """`limit` places for calls of one kind; `setting` names what sizes it (for errors)."""
+
+    def __init__(self, limit: int, kind: str, setting: str) -> None:
         self.limit = limit
+        self.kind = kind
+        self.setting = setting
         self._in_use = 0
         self._lock = threading.Lock()
 
@@ -31,8 +38,8 @@ class StreamSlots:
         with self._lock:
             if self._in_use >= self.limit:
                 raise exhausted(
-                    f"{rpc}: all {self.limit} speech streams are busy "
-                    "(settings.speech_server.max_streams); retry later or add servers"
+                    f"{rpc}: all {self.limit} {self.kind} are busy (settings.{self.setting}); "
+                    "retry later or add servers"
                 )
             self._in_use += 1
         released = False

@@ -3,7 +3,8 @@
 In: SynthesizeSpeechRequest (text, voice, language, encoding, sample rate). Out: audio in the
 requested encoding and rate: all at once (`Synthesize`) or one chunk per sentence as soon as
 it is spoken (`SynthesizeOnline`, bidirectional in the pinned client: every request in the
-stream is spoken in turn). Every synthesis holds one of the server's stream slots while it runs.
+stream is spoken in turn). Every synthesis holds one of the server's TTS slots
+(speech_server.max_tts_streams) while it runs, a pool apart from ASR's.
 """
 
 from collections.abc import Iterable, Iterator

@@ -31,5 +31,6 @@ TRITON_FAILOVERS = Counter(
     ["reason"],
 )
 TRITON_CIRCUIT_OPEN = Gauge(
-    "switchboard_turn_triton_circuit_open", "1 while turns bypass Triton (it failed, not ready)"
+    "switchboard_turn_triton_circuit_open",
+    "1 while turns bypass Triton (it failed; until it is ready and answers a trial request)",
 )

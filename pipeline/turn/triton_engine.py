@@ -76,7 +76,7 @@ class TritonTurnEngine(TurnEngine):
         self, audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
     ) -> Future:
         """Thread-side form of `submit`; bad audio raises here (ValueError, TypeError)."""
-        return self.run(self.infer(triton_clip(audio, sample_rate, max_seconds)))
+        return self.run(self.infer(triton_segment(audio, sample_rate, max_seconds)))
 
     async def infer(self, samples: np.ndarray) -> float:
         """One turn's int16 samples [L] → probability; runs on the engine's loop."""
@@ -138,7 +138,7 @@ class TritonTurnEngine(TurnEngine):
         return TritonTurnError(f"Triton at {self.url} answered an error: {exc.message()}")
 
 
-def triton_clip(
+def triton_segment(
     audio: np.ndarray, sample_rate: int, max_seconds: float = CLIP_SECONDS
 ) -> np.ndarray:
     """Turn audio (int16 or float, any usable rate) → the int16 samples [L <= 128000] a request
