@@ -6,10 +6,11 @@ file (`switchboard --config site.yaml ...`), then the defaults below. The defaul
 laptop in CPU mode: every endpoint on localhost.
 """
 
+import logging
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, IPvAnyNetwork, ValidationError, model_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -18,6 +19,7 @@ from pydantic_settings import (
 )
 
 ENV_PREFIX = "SWITCHBOARD_"
+log = logging.getLogger(__name__)
 
 
 class _Section(BaseModel):
@@ -90,7 +92,12 @@ class SpeechServerSettings(_Section):
 
     host: str = "127.0.0.1"
     port: int = Field(50051, ge=1, le=65535)
-    max_streams: int = Field(8, ge=1)  # engine calls at once; more get RESOURCE_EXHAUSTED
+    max_streams: int = Field(8, ge=1)  # ASR streams at once; more get RESOURCE_EXHAUSTED
+    max_tts_streams: int = Field(8, ge=1)  # TTS syntheses at once, a pool apart from ASR's
+    # gRPC keepalive: ping an idle client this often; one that does not answer within
+    # keepalive_timeout_s is dropped and its streams' slots freed.
+    keepalive_s: float = Field(10.0, gt=0, le=7200)
+    keepalive_timeout_s: float = Field(5.0, gt=0, le=600)
     max_text_chars: int = Field(2000, ge=1)
     asr_model: str = "whisper-tiny.en"  # the name it serves; clients' asr.model should match
     voice: str = "English-US.Male-Joe"  # "<voice>.<subvoice>", as Riva names voices; see tts.voice
@@ -125,12 +132,22 @@ class AgentSettings(_Section):
     rtp_timeout_s: float = Field(60.0, ge=0)  # no RTP that long, not on hold: hang up; 0: never
     audiosocket_port: int = Field(9092, ge=0, le=65535)  # Asterisk AudioSocket; 0: off
     advertise_address: str = ""
-    # SIP trunk (`serve --sip-port`): listeners, who may call, how many at once, what a bot
-    # transfer dials. Empty sip_auth_user: no digest authentication.
+    # Every call port (SIP, AudioSocket, WebSocket, WebRTC): who may reach it, and how many
+    # calls at once over all of them; beyond max_calls each carrier refuses in its own way
+    # (SIP sip_busy_status, AudioSocket a hang-up, WebSocket close code 1013).
+    allowed_peers: list[IPvAnyNetwork] = ["127.0.0.0/8", "::1/128"]  # addresses, CIDRs
+    max_calls: int = Field(20, ge=1)
+    # Non-empty: a WebSocket upgrade must carry it (header X-Switchboard-Token or ?token=).
+    websocket_token: str = ""
+    # SIP trunk (`serve --sip-port`): listeners, digest credentials, what a bot transfer
+    # dials. Empty sip_auth_user: no digest authentication.
     sip_transports: list[Literal["udp", "tcp"]] = Field(["udp", "tcp"], min_length=1)
-    sip_allowed_peers: list[IPvAnyNetwork] = ["127.0.0.0/8", "::1/128"]  # addresses, CIDRs
-    sip_max_calls: int = Field(20, ge=1)
-    sip_busy_status: Literal[486, 503] = 486  # the answer past sip_max_calls
+    sip_allowed_peers: list[IPvAnyNetwork] | None = None  # deprecated: allowed_peers
+    sip_max_calls: int | None = Field(None, ge=1)  # deprecated: max_calls
+    sip_busy_status: Literal[486, 503] = 486  # the answer past max_calls
+    sip_tcp_max_connections: int = Field(256, ge=1)  # SIP TCP connections open at once
+    sip_tcp_idle_timeout_s: float = Field(300.0, gt=0)  # no message this long: close it
+    sip_tcp_message_timeout_s: float = Field(5.0, gt=0)  # a message begun must end within
     sip_auth_user: str = ""
     sip_auth_password: str = ""
     sip_transfer_target: str = ""  # sip:1000@pbx.example, or 1000; empty: transfer hangs up
@@ -145,6 +162,24 @@ class AgentSettings(_Section):
     # stop (the Helm chart's terminationGracePeriodSeconds must exceed it).
     drain_timeout_s: float = Field(30.0, ge=0, le=3600)
     transcripts_file: Path | None = None  # JSON lines, one per caller/agent turn; None: off
+    # Mask runs of six or more digits (spoken or keyed) to their last two in logs and
+    # transcripts. transcripts_raw keeps the transcripts file unmasked: the operator's
+    # compliance decision (docs/security.md).
+    redaction: bool = True
+    transcripts_raw: bool = False
+
+    @model_validator(mode="after")
+    def _deprecated_sip_names(self) -> "AgentSettings":
+        """sip_max_calls and sip_allowed_peers, when set, stand for max_calls and
+        allowed_peers (unless those are set too)."""
+        for old, new in (("sip_max_calls", "max_calls"), ("sip_allowed_peers", "allowed_peers")):
+            value = getattr(self, old)
+            if value is None:
+                continue
+            log.warning("settings: agent.%s is deprecated; set agent.%s", old, new)
+            if new not in self.model_fields_set:
+                setattr(self, new, value)
+        return self
 
 
 class Settings(BaseSettings):

@@ -43,3 +43,15 @@ def test_cli_reports_bad_settings_and_exits_2(tmp_path, capsys):
     config.write_text("llm:\n  base_url: ftp://nowhere\n")
     assert main(["--config", str(config), "turn-score", str(tmp_path / "x.wav")]) == 2
     assert "llm.base_url" in capsys.readouterr().err
+
+
+def test_deprecated_sip_names_stand_for_the_shared_ones(caplog):
+    settings = load_settings(agent={"sip_max_calls": 3, "sip_allowed_peers": ["10.0.0.0/8"]})
+    assert settings.agent.max_calls == 3
+    assert [str(net) for net in settings.agent.allowed_peers] == ["10.0.0.0/8"]
+    assert "agent.sip_max_calls is deprecated" in caplog.text
+
+
+def test_new_names_win_over_deprecated_ones():
+    settings = load_settings(agent={"sip_max_calls": 3, "max_calls": 7})
+    assert settings.agent.max_calls == 7

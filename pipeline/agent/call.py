@@ -45,6 +45,8 @@ from pipecat.workers.runner import WorkerRunner
 from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
 from pipeline.agent.metrics import CALLS, COLLECT_PAUSE
+from pipeline.agent.pipecat_log import protect_logs
+from pipeline.agent.redaction import TurnMask, keep, masker
 from pipeline.agent.service_failure import ServiceFailureHandler
 from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
@@ -92,11 +94,16 @@ def build_call(
     call_id: str = "",
 ) -> tuple[PipelineWorker, CallCenterTools]:
     """The pipeline for one call; when `greet`, the agent speaks first once the call starts.
-    `call_id` names the call in the log and in transcripts (agent.transcripts_file)."""
+    `call_id` names the call in the log and in transcripts (agent.transcripts_file). With
+    agent.redaction, digit runs are masked in the log (Pipecat's too: pipecat_log.py) and in
+    transcripts (unless agent.transcripts_raw): pipeline/agent/redaction.py."""
+    agent = settings.agent
+    protect_logs(agent.redaction)
+    mask = masker(agent.redaction)
     stt = build_stt(settings.asr, IN_RATE)
     llm = build_llm(settings.llm, SYSTEM_PROMPT)
     tts = build_tts(settings.tts)
-    tools = CallCenterTools(orders)
+    tools = CallCenterTools(orders, mask)
     tools.register(llm)
 
     context = LLMContext(tools=TOOLS)
@@ -106,7 +113,8 @@ def build_call(
     heard = [transport.input(), stt, user, FrameLagMeter()]
     processors = [*heard, *hints, llm, tts, transport.output(), assistant]
     pipeline = Pipeline(processors)
-    _log_conversation(user, assistant, TranscriptWriter(settings.agent.transcripts_file, call_id))
+    transcript = TranscriptWriter(agent.transcripts_file, call_id)
+    _log_conversation(user, assistant, transcript, agent.redaction, agent.transcripts_raw)
     worker = PipelineWorker(
         pipeline,
         params=PipelineParams(
@@ -126,20 +134,31 @@ def build_call(
 
 
 def _log_conversation(
-    user: FrameProcessor, assistant: FrameProcessor, transcript: TranscriptWriter
+    user: FrameProcessor,
+    assistant: FrameProcessor,
+    transcript: TranscriptWriter,
+    redaction: bool,
+    transcripts_raw: bool,
 ) -> None:
     """Log each finished caller and agent turn (the call's transcript, in the agent's log),
-    and write it to the transcripts file when one is set."""
+    and write it to the transcripts file when one is set; with `redaction`, digit runs are
+    masked (each speaker's turns through one TurnMask), in the file too unless
+    `transcripts_raw`."""
+    masks = {"caller": TurnMask(), "agent": TurnMask()} if redaction else {}
+
+    def record(role: str, content: str | None, started_at: str, interrupted: bool) -> None:
+        text = content or ""
+        masked = masks.get(role, keep)(text)
+        log.info("%s: %s%s", role, masked, " (interrupted)" if interrupted else "")
+        transcript.turn(role, text if transcripts_raw else masked, started_at, interrupted)
 
     @user.event_handler("on_user_turn_stopped")
     async def _heard(_aggregator: object, _strategy: object, message: Any) -> None:
-        log.info("caller: %s", message.content)
-        transcript.turn("caller", message.content or "", message.timestamp)
+        record("caller", message.content, message.timestamp, False)
 
     @assistant.event_handler("on_assistant_turn_stopped")
     async def _said(_aggregator: object, message: Any) -> None:
-        log.info("agent: %s%s", message.content, " (interrupted)" if message.interrupted else "")
-        transcript.turn("agent", message.content, message.timestamp, message.interrupted)
+        record("agent", message.content, message.timestamp, message.interrupted)
 
 
 async def run_call(worker: PipelineWorker, call_id: str = "") -> str:

@@ -2,12 +2,14 @@
 
 In: the ErrorFrames that reach a call's PipelineWorker (`on_pipeline_error`), and the
 agent's speech (BotStoppedSpeakingFrame, observed). Out: each error logged with the service
-that failed and counted in switchboard_agent_errors_total; on the first STT or LLM failure
-the agent speaks APOLOGY and, once it has stopped speaking, ends the call (EndFrame); when
-TTS is down (unreachable, or no longer usable) no apology can be spoken, so the call is
-cancelled at once. A call whose apology has not been spoken within `end_within_s` is
-cancelled too, so a failing call never hangs. Other errors (a TTS reply that came back
-without audio, errors of other processors) are logged and counted; the call goes on.
+that failed (its text with digit runs always masked: pipeline/agent/redaction.py; an error
+may quote what the caller said) and counted in switchboard_agent_errors_total; on the
+first STT or LLM failure the agent speaks APOLOGY and, once it has stopped speaking, ends
+the call (EndFrame); when TTS is down (unreachable, or no longer usable) no apology can be
+spoken, so the call is cancelled at once. A call whose apology has not been spoken within
+`end_within_s` is cancelled too, so a failing call never hangs. Other errors (a TTS reply
+that came back without audio, errors of other processors) are logged and counted; the call
+goes on.
 
 `outcome` is what the call came to: "completed", "apologized" or "failed".
 """
@@ -21,6 +23,7 @@ from pipecat.pipeline.worker import PipelineWorker
 
 from pipeline.agent.call_metrics import service_kind
 from pipeline.agent.metrics import ERRORS
+from pipeline.agent.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -57,7 +60,8 @@ class ServiceFailureHandler:
         service = service_kind(frame.processor)
         category = frame.category.value if frame.category else "unknown"
         ERRORS.labels(service, category).inc()
-        log.error("call %s: %s failed (%s): %s", self._call_id, service, category, frame.error)
+        error = redact(str(frame.error))
+        log.error("call %s: %s failed (%s): %s", self._call_id, service, category, error)
         if service == "other":
             return
         if service == "tts":

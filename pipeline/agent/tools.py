@@ -18,7 +18,7 @@ these, to plug in real business logic.
 import json
 import logging
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +26,8 @@ from pipecat.adapters.llm.schemas.function_schema import FunctionSchema
 from pipecat.adapters.llm.schemas.tools_schema import ToolsSchema
 from pipecat.frames.frames import EndWorkerFrame, FunctionCallResultProperties, TTSSpeakFrame
 from pipecat.services.llm_service import FunctionCallParams, LLMService
+
+from pipeline.agent.redaction import redact
 
 log = logging.getLogger(__name__)
 
@@ -114,10 +116,14 @@ def find_order(orders: Mapping[str, Mapping[str, Any]], order_number: str) -> di
 
 
 class CallCenterTools:
-    """Registers the persona's functions on an LLM service for one call."""
+    """Registers the persona's functions on an LLM service for one call; what they log goes
+    through `mask` (pipeline/agent/redaction.py)."""
 
-    def __init__(self, orders: Mapping[str, Mapping[str, Any]]) -> None:
+    def __init__(
+        self, orders: Mapping[str, Mapping[str, Any]], mask: Callable[[str], str] = redact
+    ) -> None:
         self.orders = orders
+        self.mask = mask
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (function, arguments), in order
 
     def register(self, llm: LLMService) -> None:
@@ -128,14 +134,17 @@ class CallCenterTools:
         arguments = dict(params.arguments)
         self.calls.append(("lookup_order", arguments))
         result = find_order(self.orders, str(arguments.get("order_number", "")))
-        log.info("tool lookup_order(%s) -> %s", arguments, result)
+        log.info("tool lookup_order(%s) -> %s", self.mask(str(arguments)), self.mask(str(result)))
         await params.result_callback(result, properties=FunctionCallResultProperties(run_llm=False))
         await params.llm.push_frame(TTSSpeakFrame(order_sentence(result)))
 
     async def transfer_to_human(self, params: FunctionCallParams) -> None:
         arguments = dict(params.arguments)
         self.calls.append(("transfer_to_human", arguments))
-        log.info("tool transfer_to_human(%s): ending the bot's part of the call", arguments)
+        log.info(
+            "tool transfer_to_human(%s): ending the bot's part of the call",
+            self.mask(str(arguments)),
+        )
         await params.result_callback(
             {"transferred": True}, properties=FunctionCallResultProperties(run_llm=False)
         )

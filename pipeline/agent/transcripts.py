@@ -1,6 +1,7 @@
 """Per-call transcripts as JSON lines (setting agent.transcripts_file; off when unset).
 
-In: each finished caller and agent turn of a call (from Pipecat's aggregator events). Out:
+In: each finished caller and agent turn of a call (from Pipecat's aggregator events; its
+text already masked unless agent.transcripts_raw: pipeline/agent/call.py). Out:
 one JSON object per turn appended to the file, written whole in one write so concurrent
 calls never interleave inside a line:
 

@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
+from pipeline.agent.pipecat_log import protect_logs
 from pipeline.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,7 @@ def run_agent_process(
     logging.basicConfig(
         level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
+    protect_logs(settings.agent.redaction)  # before Pipecat logs anything
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     supervisor = None
     try:
