@@ -12,7 +12,8 @@ from pipeline.settings import Settings
 
 
 def test_media_stream_answers_on_the_configured_path_only() -> None:
-    client = TestClient(create_app(Settings(agent={"websocket_path": "/pbx/media"})))
+    app = create_app(Settings(agent={"websocket_path": "/pbx/media"}))
+    client = TestClient(app, client=("127.0.0.1", 50000))  # a peer inside agent.allowed_peers
     with pytest.raises(WebSocketDisconnect), client.websocket_connect("/ws"):
         pass  # the default path is not served when another is configured
     with client.websocket_connect("/pbx/media") as ws:

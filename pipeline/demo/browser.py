@@ -50,7 +50,7 @@ def serve_browser(settings: Settings, port: int, log_dir: Path) -> int:
         shared_engine(settings.turn)
         print(f"talk to the agent at http://localhost:{port}/ (Ctrl-C stops)")
         app = create_browser_app(settings)
-        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning")
+        uvicorn.run(app, host="127.0.0.1", port=port, log_level="warning", proxy_headers=False)
         return 0
 
     return run_agent_process("demo", settings, serve_page, log_dir)

@@ -89,7 +89,7 @@ class AudioSocketLeg(PacedLeg):
         if kind == DTMF:
             digit = payload.decode("ascii", errors="replace")
             if len(digit) != 1 or digit not in DTMF_DIGITS:
-                raise AudioSocketError(f"DTMF frame {payload!r} is not one key")
+                raise AudioSocketError(f"DTMF frame of {len(payload)} bytes is not one key")
             return Dtmf(digit)
         if kind == ERROR:
             log.warning("AudioSocket call %s: peer reported error %s", self.call_id, payload.hex())

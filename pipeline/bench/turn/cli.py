@@ -160,7 +160,8 @@ def _measure(
         if engine != "triton":
             return pool.apply(run_phase, (*job, None, live))
         with triton_target(args.triton_url, turn, progress) as (url, server):
-            return measured(lambda: pool.apply(run_phase, (*job, url, live)), url, server)
+            phase = lambda: pool.apply(run_phase, (*job, url, live))  # noqa: E731
+            return measured(phase, url, server, turn)
 
 
 def _ratio(a: float, b: float) -> float:
@@ -190,6 +191,7 @@ def _engine_figures(p: dict) -> dict:
     for key in (
         "first_error", "mean_batch", "batch_sizes", "server_rss_mb", "runner",
         "audio_bytes_per_request", "server_us_per_batch", "queue_us_per_request",
+        "model_us_per_batch",
     ):  # fmt: skip
         if key in p:
             figures[key] = p[key]
@@ -278,5 +280,6 @@ def _print(runs: list[dict]) -> None:
                 f"calls={run['calls']}: Triton µs per batch: {stages}; queue "
                 f"{triton['queue_us_per_request'] or float('nan'):.0f} µs per request; "
                 f"{triton.get('audio_bytes_per_request', float('nan')):.0f} audio bytes "
-                "per request"
+                f"per request; the model alone {triton.get('model_us_per_batch', float('nan')):.0f}"
+                " µs per batch"
             )

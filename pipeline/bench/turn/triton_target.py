@@ -7,11 +7,17 @@ phase and stopped after it.
 sizes its dynamic batcher formed (model executions by batch size, from Triton's statistics,
 the phase's warm-up round included), the mean batch, the mean time of a batch in each of
 Triton's stages (input, infer: our Python and the model, output) and of a request in its
-queue, and the memory of all the server's processes when we started it.
+queue, and for a server we started, the memory of all its processes and the model's own time
+for a batch of the mean size in this process on the server's device (`model_us_per_batch`):
+the infer stage beyond it is what Triton's Python side adds per batch.
 """
 
+import statistics
+import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+import numpy as np
 
 from pipeline.bench.turn.turn_server_process import (
     BATCH_STAGES,
@@ -47,7 +53,12 @@ def _settings_env(turn: TurnSettings) -> dict[str, str]:
     return {f"SWITCHBOARD_TURN__{k.upper()}": str(v) for k, v in values.items() if v is not None}
 
 
-def measured(phase: Callable[[], dict], url: str, server: TurnServerProcess | None = None) -> dict:
+def measured(
+    phase: Callable[[], dict],
+    url: str,
+    server: TurnServerProcess | None = None,
+    turn: TurnSettings | None = None,
+) -> dict:
     before, stages_before = _batch_sizes(url), _stage_totals(url)
     result = phase()
     after, stages_after = _batch_sizes(url), _stage_totals(url)
@@ -62,7 +73,26 @@ def measured(phase: Callable[[], dict], url: str, server: TurnServerProcess | No
         result["mean_batch"] = requests / executions if executions else float("nan")
     if server is not None:
         result["server_rss_mb"] = server.rss_mb()
+        if turn is not None and result.get("mean_batch", 0) >= 1:
+            batch = round(result["mean_batch"])
+            result["model_us_per_batch"] = model_us_per_batch(turn, server.device, batch)
     return result
+
+
+def model_us_per_batch(turn: TurnSettings, device: str, batch: int, repeats: int = 20) -> float:
+    """The model's own time for `batch` 3-s turns (µs, median of `repeats`), run here with the
+    runner the turn-server builds from `turn` on `device`."""
+    from models.runner import create_runner, warm_up
+
+    runner = create_runner(device, turn.model_path, turn.cpu_threads, turn.max_batch)  # type: ignore[arg-type]
+    warm_up(runner)
+    segments = [np.zeros(3 * 16000, np.int16)] * batch
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        runner.launch(segments).result()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times) * 1e6
 
 
 def _stage_means(before: dict[str, int], after: dict[str, int]) -> dict:
