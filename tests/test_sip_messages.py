@@ -8,11 +8,11 @@ import socket
 import pytest
 from sip_peers import await_status, caller_sockets, sdp, sip_request, start_sip
 
-from pipeline.telephony.sip.access import DigestAuth, PeerFilter
+from pipeline.telephony.call_gate import PeerFilter
+from pipeline.telephony.sip.access import DigestAuth
 from pipeline.telephony.sip.handler import EchoHandler
 from pipeline.telephony.sip.message import SipParseError, header_param, header_uri, parse
 from pipeline.telephony.sip.responses import response
-from pipeline.telephony.sip.transfer import refer_target
 
 INVITE = (
     "INVITE sip:agent@10.0.0.1 SIP/2.0\r\n"
@@ -170,13 +170,6 @@ def test_tcp_framing_two_messages_in_one_write_and_a_bad_stream(sip):
         sock.sendall(options.replace(b"l: 0", b"l: lots"))
         assert sock.recv(65535) == b""  # that connection is closed, nothing else
     assert parse(_udp_exchange(sip.port, options)).status == 200
-
-
-def test_transfer_target_uri_or_extension_at_the_callers_host():
-    caller = '"Ann" <sip:5551234@pbx.example:5060;transport=udp>;tag=9'
-    assert refer_target("sip:1000@other.example", caller) == "sip:1000@other.example"
-    assert refer_target("1000", caller) == "sip:1000@pbx.example:5060"
-    assert refer_target("1000", "<sip:pbx.example>;tag=1") == "sip:1000@pbx.example"
 
 
 def test_our_200_is_retransmitted_until_the_ack(sip):

@@ -2,11 +2,15 @@
 
 In: the SDP body of an INVITE. Out: `SdpOffer` (where to send RTP, which payload types, DTMF,
 direction, ptime), the codec we take (`choose_codec`: PCMU, else PCMA) and the answer body
-(`build_answer`). A body we cannot use raises `SdpError` saying what is wrong with it.
+(`build_answer`). A body we cannot use raises `SdpError` saying what is wrong with it (never
+another exception): numbers are ASCII digits within their range, an audio port 0 is a stream
+declined.
 """
 
 import ipaddress
 from dataclasses import dataclass, field
+
+from pipeline.telephony.ascii_number import ascii_number
 
 DIRECTIONS = ("sendrecv", "sendonly", "recvonly", "inactive")
 _STATIC = {0: ("PCMU", 8000), 3: ("GSM", 8000), 8: ("PCMA", 8000), 9: ("G722", 8000)}
@@ -45,22 +49,30 @@ class SdpOffer:
         return self.direction in ("sendonly", "inactive") or self.address == "0.0.0.0"
 
 
+def _show(text: str) -> str:
+    """`text` quoted for an error message, at most 60 characters of it."""
+    return repr(text[:60])
+
+
 def _address(value: str, line: str) -> str:
     parts = value.split()
     if len(parts) < 3 or parts[0] != "IN" or parts[1] not in ("IP4", "IP6"):
-        raise SdpError(f"bad connection line {line!r}: expected 'c=IN IP4 <address>'")
+        raise SdpError(f"bad connection line {_show(line)}: expected 'c=IN IP4 <address>'")
     address = parts[2].split("/")[0]
     try:
         ipaddress.ip_address(address)
     except ValueError:
-        raise SdpError(f"bad connection line {line!r}: {address!r} is not an IP address") from None
+        raise SdpError(
+            f"bad connection line {_show(line)}: {_show(address)} is not an IP address"
+        ) from None
     return address
 
 
 def _int(value: str, line: str, what: str, high: int) -> int:
-    if not value.isdigit() or int(value) > high:
-        raise SdpError(f"bad {what} {value!r} in {line!r}")
-    return int(value)
+    number = ascii_number(value, high)
+    if number is None:
+        raise SdpError(f"bad {what} {_show(value)} in {_show(line)} (0 to {high})")
+    return number
 
 
 def _rtpmap(value: str, line: str) -> Codec:
@@ -68,7 +80,9 @@ def _rtpmap(value: str, line: str) -> Codec:
         pt, encoding = value.split(None, 1)
         name, rate = encoding.strip().split("/")[:2]
     except ValueError:
-        raise SdpError(f"bad rtpmap {line!r}: expected 'a=rtpmap:<pt> <name>/<rate>'") from None
+        raise SdpError(
+            f"bad rtpmap {_show(line)}: expected 'a=rtpmap:<pt> <name>/<rate>'"
+        ) from None
     return Codec(_int(pt, line, "payload type", 127), name, _int(rate, line, "clock rate", 10**6))
 
 
@@ -78,27 +92,29 @@ def parse_offer(text: str) -> SdpOffer:
         raise SdpError("empty SDP body")
     lines = [line.strip() for line in text.replace("\r\n", "\n").split("\n") if line.strip()]
     if not lines[0].startswith("v="):
-        raise SdpError(f"SDP must start with 'v=', not {lines[0][:40]!r}")
+        raise SdpError(f"SDP must start with 'v=', not {_show(lines[0])}")
     session_address, session_direction = None, "sendrecv"
     offer: SdpOffer | None = None
     media_address: str | None = None
     in_audio = in_media = False
     for line in lines:
         if len(line) < 2 or line[1] != "=":
-            raise SdpError(f"bad SDP line {line[:60]!r}: expected '<type>=<value>'")
+            raise SdpError(f"bad SDP line {_show(line)}: expected '<type>=<value>'")
         kind, value = line[0], line[2:]
         if kind == "m":
             if offer is not None:
                 break  # the first usable audio stream is complete
             parts = value.split()
             if len(parts) < 4:
-                raise SdpError(f"bad media line {line!r}")
-            in_media, in_audio = True, parts[0] == "audio" and parts[1] != "0"
+                raise SdpError(f"bad media line {_show(line)}")
+            port = _int(parts[1], line, "port", 65535) if parts[0] == "audio" else 0
+            in_media, in_audio = True, port != 0
             if in_audio:
                 if parts[2] not in ("RTP/AVP", "RTP/AVPF"):
-                    raise SdpError(f"unsupported transport {parts[2]!r}: only RTP/AVP (no SRTP)")
+                    raise SdpError(
+                        f"unsupported transport {_show(parts[2])}: only RTP/AVP (no SRTP)"
+                    )
                 pts = [_int(pt, line, "payload type", 127) for pt in parts[3:]]
-                port = _int(parts[1], line, "port", 65535)
                 offer = SdpOffer("", port, pts, direction=session_direction)
                 offer.codecs = {pt: Codec(pt, *_STATIC[pt]) for pt in pts if pt in _STATIC}
         elif kind == "c":

@@ -1,35 +1,25 @@
-"""Who may place calls: allowed peer addresses/CIDRs, and optional digest authentication.
+"""Digest authentication of SIP requests (the allowed peers are pipeline/telephony/call_gate.py).
 
-In: a request's source address, or the request itself. Out: allowed or not; for digest, the
+In: a request. Out: whether its credentials are valid; the
 `WWW-Authenticate` challenge to send with 401 (RFC 3261 22.4, RFC 2617 MD5 with qop=auth).
 Nonces are an HMAC of their issue time, so they need no stored state and expire on their own.
+Credentials are refused (never an error) when the header is longer than MAX_AUTHORIZATION or
+not ASCII, lack qop=auth, name another algorithm than MD5, or give a `uri` other than the
+Request-URI.
 """
 
 import hashlib
 import hmac
-import ipaddress
+import re
 import secrets
 import time
 
-from pipeline.telephony.sip.message import SipMessage, split_values
+from pipeline.telephony.sip.message import SipMessage, split_values, unquote
 
 NONCE_LIFETIME_S = 300
-
-
-class PeerFilter:
-    """Allows a source address when it is inside one of the configured networks."""
-
-    def __init__(self, allowed: list[str]) -> None:
-        self.networks = [ipaddress.ip_network(cidr, strict=False) for cidr in allowed]
-
-    def allows(self, host: str) -> bool:
-        try:
-            address = ipaddress.ip_address(host.split("%")[0])
-        except ValueError:
-            return False
-        if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-            address = address.ipv4_mapped
-        return any(address in network for network in self.networks)
+MAX_AUTHORIZATION = 2048  # characters of an Authorization header
+NONCE = re.compile(r"([0-9a-f]{1,12})\.[0-9a-f]{24}")
+NONCE_COUNT = re.compile(r"[0-9a-fA-F]{8}")
 
 
 def _md5(text: str) -> str:
@@ -52,33 +42,35 @@ class DigestAuth:
         return f'Digest realm="{self.realm}", nonce="{nonce}", algorithm=MD5, qop="auth"'
 
     def _fresh(self, nonce: str) -> bool:
-        issued_hex, _, _ = nonce.partition(".")
-        try:
-            issued = int(issued_hex, 16)
-        except ValueError:
+        match = NONCE.fullmatch(nonce)
+        if match is None:
             return False
-        fresh = time.time() - issued < NONCE_LIFETIME_S
+        issued = int(match.group(1), 16)
+        fresh = 0 <= time.time() - issued < NONCE_LIFETIME_S
         return fresh and hmac.compare_digest(nonce, self._nonce(issued))
 
     def check(self, request: SipMessage) -> bool:
         """True when the request carries valid credentials for a fresh nonce of ours."""
         header = request.get("Authorization")
+        if len(header) > MAX_AUTHORIZATION or not header.isascii():
+            return False
         if not header.lower().startswith("digest "):
             return False
         params = dict(_params(header[7:]))
         nonce, uri = params.get("nonce", ""), params.get("uri", "")
+        nc, cnonce = params.get("nc", ""), params.get("cnonce", "")
         if params.get("username") != self.user or params.get("realm") != self.realm:
+            return False
+        if params.get("algorithm", "MD5").upper() != "MD5" or params.get("qop") != "auth":
+            return False
+        if uri != request.uri or not NONCE_COUNT.fullmatch(nc) or not cnonce:
             return False
         if not self._fresh(nonce):
             return False
         ha1 = _md5(f"{self.user}:{self.realm}:{self.password}")
         ha2 = _md5(f"{request.method}:{uri}")
-        if params.get("qop"):
-            nc, cnonce, qop = params.get("nc", ""), params.get("cnonce", ""), params["qop"]
-            expected = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:{qop}:{ha2}")
-        else:
-            expected = _md5(f"{ha1}:{nonce}:{ha2}")
-        return hmac.compare_digest(expected, params.get("response", ""))
+        expected = _md5(f"{ha1}:{nonce}:{nc}:{cnonce}:auth:{ha2}")
+        return hmac.compare_digest(expected, params.get("response", "").lower())
 
 
 def _params(text: str) -> list[tuple[str, str]]:
@@ -86,5 +78,5 @@ def _params(text: str) -> list[tuple[str, str]]:
     pairs = []
     for part in split_values(text):
         key, _, value = part.partition("=")
-        pairs.append((key.strip().lower(), value.strip().strip('"')))
+        pairs.append((key.strip().lower(), unquote(value.strip())))
     return pairs

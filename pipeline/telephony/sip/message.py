@@ -2,14 +2,27 @@
 
 In: one datagram or one framed TCP message. Out: `SipMessage` (start line, headers in order
 with compact names expanded, body), or `SipParseError` saying what is wrong. A message whose
-start line cannot be read is unparseable (the listener drops it); one with a readable start
-line but a bad header set is answered 400 by the server.
+start line cannot be read, or that is over MAX_MESSAGE bytes, is unparseable (the listener
+drops it); one with a readable start
+line but a bad header set is answered 400 by the server: a missing or malformed mandatory
+header, a number that is not ASCII digits within its range (CSeq, Content-Length,
+Max-Forwards, Expires), more than MAX_HEADERS header values, or more than MAX_VALUES values
+of one multi-value header (Via, Route, Record-Route).
+
+Parsing takes time linear in the size of the message: header values are scanned by patterns
+whose repetitions are possessive and never fail part-way (an unclosed quote or `<` runs to
+the end of the value), and past a limit only the mandatory headers are still read.
 """
 
 from __future__ import annotations
 
 import re
+from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import islice
+
+from pipeline.telephony.ascii_number import ascii_number
 
 COMPACT = {
     "i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length",
@@ -27,9 +40,23 @@ CANONICAL = {
 MANDATORY = ("Via", "From", "To", "Call-ID", "CSeq")
 # Headers whose comma-separated values are separate entries (Via may be folded that way).
 MULTI_VALUE = {"Via", "Record-Route", "Route"}
-REQUEST_LINE = re.compile(r"^([A-Za-z]+) (\S+) SIP/2\.0$")
-STATUS_LINE = re.compile(r"^SIP/2\.0 (\d{3}) ?(.*)$")
+NUMERIC = {"Max-Forwards": 255, "Expires": 2**32 - 1}  # header: highest value
 MAX_MESSAGE = 65535
+MAX_HEADERS = 256  # header values in one message
+MAX_VALUES = 32  # values of one multi-value header (all its lines together)
+MAX_PARAMS = 64  # ;parameters of one header value that are looked at
+REQUEST_LINE = re.compile(r"([A-Za-z]+) (\S+) SIP/2\.0")
+STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
+HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
+CSEQ = re.compile(r"([0-9]{1,10})[ \t]+([A-Za-z]+)")
+_QUOTED = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?'  # a quoted string; unclosed, it runs to the end
+# One comma-separated value; the lookahead skips separators and blanks without a match each.
+_VALUE = re.compile(rf'(?=[^\s,])(?:{_QUOTED}|<[^>]*+>?|[^"<,]++)++', re.S)
+# What precedes ;params: a display name and the first <uri> (group 1), or a bare URI / sent-by.
+_ADDRESS = re.compile(rf'(?:{_QUOTED}|[^"<;]++)*+(?:<([^>]*+)>?)?(?:{_QUOTED}|[^";]++)*+', re.S)
+_PARAM = re.compile(rf'(?:{_QUOTED}|[^";]++)++', re.S)  # one ;-separated parameter
+_BARE = re.compile(r"[^\s,;>]*+")  # an unquoted parameter value
+_ESCAPED = re.compile(r"\\(.)", re.S)
 
 
 class SipParseError(ValueError):
@@ -72,8 +99,11 @@ class SipMessage:
 
     @property
     def cseq(self) -> tuple[int, str]:
-        number, _, method = self.get("CSeq").partition(" ")
-        return int(number), method.strip().upper()
+        """(number, METHOD) of the CSeq header; ValueError when it is not that."""
+        match = CSEQ.fullmatch(self.get("CSeq").strip(" \t"))
+        if match is None or int(match.group(1)) >= 2**31:
+            raise ValueError(f"bad CSeq: {self.get('CSeq')[:40]!r}")
+        return int(match.group(1)), match.group(2).upper()
 
     @property
     def branch(self) -> str:
@@ -90,22 +120,43 @@ class SipMessage:
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
 
 
+def unquote(text: str) -> str:
+    """The content of a quoted string (escapes undone); other text as it is."""
+    if not text.startswith('"'):
+        return text
+    end = -1 if len(text) > 1 and text.endswith('"') else len(text)
+    return _ESCAPED.sub(r"\1", text[1:end])
+
+
 def header_param(value: str, name: str) -> str:
-    """A `;name=value` parameter of a header value ('' when absent)."""
-    match = re.search(rf";\s*{re.escape(name)}\s*=\s*([^;,>\s]+)", value, re.I)
-    return match.group(1).strip('"') if match else ""
+    """A `;name=value` parameter among the first MAX_PARAMS of a header value ('' when
+    absent), after its URI part: `tag` of `<sip:a;tag=x>;tag=y` is y."""
+    key = name.lower()
+    for match in islice(_PARAM.finditer(value, _ADDRESS.match(value).end()), MAX_PARAMS):
+        param, _, param_value = match.group().partition("=")
+        if param.strip().lower() == key:
+            param_value = param_value.strip()
+            if param_value.startswith('"'):
+                return unquote(param_value)
+            return _BARE.match(param_value).group()
+    return ""
 
 
 def header_uri(value: str) -> str:
     """The URI of a name-addr or addr-spec header value (From, To, Contact)."""
-    match = re.search(r"<([^>]*)>", value)
-    return match.group(1) if match else value.split(";")[0].strip()
+    uri = _ADDRESS.match(value).group(1)
+    return uri if uri is not None else value.split(";")[0].strip()
+
+
+def iter_values(value: str) -> Iterator[str]:
+    """Comma-separated header values, not splitting inside quotes or <...>."""
+    for match in _VALUE.finditer(value):
+        if part := match.group().strip():
+            yield part
 
 
 def split_values(value: str) -> list[str]:
-    """Comma-separated header values, not splitting inside quotes or <...>."""
-    parts = re.findall(r'(?:[^,"<]|"[^"]*"|<[^>]*>)+', value)
-    return [p.strip() for p in parts if p.strip()]
+    return list(iter_values(value))
 
 
 def parse(data: bytes) -> SipMessage:
@@ -123,52 +174,101 @@ def parse(data: bytes) -> SipMessage:
     message = _start_line(lines[0].strip())
     try:
         _headers(message, lines[1:])
-        _body(message, body, sep)
+        _body(message, body)
     except SipParseError as exc:
         raise SipParseError(str(exc), message) from None
     return message
 
 
 def _start_line(line: str) -> SipMessage:
-    if match := REQUEST_LINE.match(line):
+    if match := REQUEST_LINE.fullmatch(line):
         return SipMessage(method=match.group(1).upper(), uri=match.group(2))
-    if match := STATUS_LINE.match(line):
-        return SipMessage(status=int(match.group(1)), reason=match.group(2))
+    if match := STATUS_LINE.fullmatch(line):
+        return SipMessage(status=int(match.group(1)), reason=match.group(2) or "")
     raise SipParseError(f"not a SIP start line: {line[:60]!r}")
 
 
-def _headers(message: SipMessage, lines: list[str]) -> None:
+def _unfold(lines: list[str]) -> Iterator[str]:
+    """Header lines, each with its folded continuation lines (starting with SP/HT) joined."""
+    current: list[str] = []
     for line in lines:
         if not line.strip():
             continue
-        if line[0] in " \t" and message.headers:  # folded continuation line
-            name, value = message.headers[-1]
-            message.headers[-1] = (name, f"{value} {line.strip()}")
+        if line[0] in " \t" and current:
+            current.append(line.strip())
             continue
-        name, colon, value = line.partition(":")
-        name = name.strip()
-        if not colon or not name or not re.fullmatch(r"[A-Za-z0-9!%*_+`'~.-]+", name):
-            raise SipParseError(f"malformed header line: {line[:60]!r}")
-        name = COMPACT.get(name.lower()) or CANONICAL.get(name.lower(), name)
-        values = split_values(value) if name in MULTI_VALUE else [value.strip()]
+        if current:
+            yield " ".join(current)
+        current = [line]
+    if current:
+        yield " ".join(current)
+
+
+def _header_line(line: str) -> tuple[str, str]:
+    """(canonical name, raw value) of one unfolded header line."""
+    name, colon, value = line.partition(":")
+    name = name.strip()
+    if not colon or not HEADER_NAME.fullmatch(name):
+        raise SipParseError(f"malformed header line: {line[:60]!r}")
+    return COMPACT.get(name.lower()) or CANONICAL.get(name.lower(), name), value
+
+
+def _headers(message: SipMessage, lines: list[str]) -> None:
+    counts: Counter[str] = Counter()
+    too_many = ""
+    for line in _unfold(lines):
+        name, value = _header_line(line)
+        if too_many:  # past a limit: only the first of each mandatory header, for the 400
+            if name in MANDATORY and not counts[name]:
+                counts[name] += 1
+                first = next(iter_values(value), "") if name in MULTI_VALUE else value.strip()
+                message.headers.append((name, first))
+            continue
+        room = MAX_HEADERS - len(message.headers)
+        if name in MULTI_VALUE:
+            room = min(room, MAX_VALUES - counts[name])
+            values = list(islice(iter_values(value), room + 1))
+        else:
+            values = [value.strip()]
+        if len(values) > room:
+            multi = name in MULTI_VALUE and counts[name] + len(values) > MAX_VALUES
+            kind = f"{name} values" if multi else "header values"
+            too_many = f"more than {MAX_VALUES if multi else MAX_HEADERS} {kind}"
+            values = values[:room]
+        counts[name] += len(values)
         message.headers.extend((name, v) for v in values)
+    if too_many:
+        raise SipParseError(too_many)
     missing = [name for name in MANDATORY if not message.get(name)]
     if missing:
         raise SipParseError(f"missing header(s): {', '.join(missing)}")
-    number, _, method = message.get("CSeq").partition(" ")
-    if not number.strip().isdigit() or not method.strip() or int(number) >= 2**31:
-        raise SipParseError(f"bad CSeq: {message.get('CSeq')[:40]!r}")
-    if message.is_request and method.strip().upper() != message.method:
+    _numbers(message)
+
+
+def _numbers(message: SipMessage) -> None:
+    try:
+        _, method = message.cseq
+    except ValueError as exc:
+        raise SipParseError(str(exc)) from None
+    if message.is_request and method != message.method:
         raise SipParseError("CSeq method does not match the request method")
+    for name, high in NUMERIC.items():
+        value = message.get(name)
+        if value and ascii_number(value, high) is None:
+            raise SipParseError(f"bad {name}: {value[:20]!r} (0 to {high}, ASCII digits)")
 
 
-def _body(message: SipMessage, body: bytes, sep: bytes) -> None:
+def _body(message: SipMessage, body: bytes) -> None:
+    lengths = set(message.get_all("Content-Length"))
+    if len(lengths) > 1:
+        raise SipParseError("Content-Length headers that disagree")
     length = message.get("Content-Length")
     if not length:
         message.body = body
         return
-    if not length.isdigit():
+    count = ascii_number(length, MAX_MESSAGE)
+    if count is None:
         raise SipParseError(f"bad Content-Length: {length[:20]!r}")
-    if int(length) > len(body):
-        raise SipParseError(f"Content-Length {length} but only {len(body)} body bytes")
-    message.body = body[: int(length)]
+    if count > len(body):
+        raise SipParseError(f"Content-Length {count} but only {len(body)} body bytes")
+    message.body = body[:count]
