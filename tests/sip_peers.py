@@ -8,6 +8,7 @@ its handler saw), a pcap file, sipp's exit status and output.
 
 import asyncio
 import contextlib
+import hashlib
 import random
 import socket
 import struct
@@ -28,6 +29,7 @@ from pipeline.telephony.call_media import DTMF_DIGITS
 from pipeline.telephony.dtmf_events import event_payload
 from pipeline.telephony.rtp_packet import RtpPacket, build, encode_payload
 from pipeline.telephony.sip.handler import CallHandler
+from pipeline.telephony.sip.message import header_param
 from pipeline.telephony.sip.server import SipServer
 
 SCENARIOS = Path(__file__).parent / "sipp"
@@ -165,23 +167,53 @@ def sipp_report(result: subprocess.CompletedProcess, cwd: Path) -> str:
 
 
 def sip_request(
-    method: str, port: int, call_id: str, cseq: int, body: str = "", tag: str = ""
+    method: str,
+    port: int,
+    call_id: str,
+    cseq: int,
+    body: str = "",
+    tag: str = "",
+    *,
+    from_tag: str = "f1",
+    sent_by: str = "127.0.0.1:5099",
+    branch: str = "",
+    headers: tuple[str, ...] = (),
 ) -> bytes:
-    """A request from a test caller at 127.0.0.1:5099 (From tag f1, a fresh branch)."""
+    """A request from a test caller at `sent_by` (From tag `from_tag`, To tag `tag`, a fresh
+    branch unless `branch` is given), with `headers` (whole lines) added."""
     to_tag = f";tag={tag}" if tag else ""
+    branch = branch or f"z9hG4bK{random.getrandbits(40):x}"
     head = [
         f"{method} sip:agent@127.0.0.1:{port} SIP/2.0",
-        f"Via: SIP/2.0/UDP 127.0.0.1:5099;branch=z9hG4bK{random.getrandbits(40):x}",
-        "From: <sip:fuzz@127.0.0.1>;tag=f1",
+        f"Via: SIP/2.0/UDP {sent_by};branch={branch}",
+        f"From: <sip:fuzz@127.0.0.1>;tag={from_tag}",
         f"To: <sip:agent@127.0.0.1>{to_tag}",
         f"Call-ID: {call_id}",
         f"CSeq: {cseq} {method}",
-        "Contact: <sip:fuzz@127.0.0.1:5099>",
+        f"Contact: <sip:fuzz@{sent_by}>",
         "Max-Forwards: 70",
+        *headers,
         *(["Content-Type: application/sdp"] if body else []),
         f"Content-Length: {len(body)}",
     ]
     return ("\r\n".join(head) + "\r\n\r\n" + body).encode()
+
+
+def digest_authorization(challenge: str, method: str, uri: str, user: str, password: str) -> str:
+    """An Authorization header line answering a `WWW-Authenticate` digest challenge
+    (MD5, qop=auth, as RFC 2617 and our server's challenge say)."""
+    params = ";" + challenge.partition(" ")[2].replace(",", ";")  # Digest a="1", b="2"
+    nonce, realm = header_param(params, "nonce"), header_param(params, "realm")
+
+    def md5(text: str) -> str:
+        return hashlib.md5(text.encode()).hexdigest()  # noqa: S324 - digest is MD5 by spec
+
+    ha1, ha2 = md5(f"{user}:{realm}:{password}"), md5(f"{method}:{uri}")
+    digest = md5(f"{ha1}:{nonce}:00000001:c0ffee:auth:{ha2}")
+    return (
+        f'Authorization: Digest username="{user}", realm="{realm}", nonce="{nonce}", '
+        f'uri="{uri}", response="{digest}", qop=auth, nc=00000001, cnonce="c0ffee"'
+    )
 
 
 def sdp(rtp_port: int) -> str:

@@ -71,7 +71,7 @@ def mutate_rtp(rng: random.Random, seq: int) -> bytes:
 
 @pytest.fixture(scope="module")
 def sip():
-    server = start_sip(EchoHandler(), rtp_base=27000, rtp_ports=600, sip_max_calls=300)
+    server = start_sip(EchoHandler(), rtp_base=27000, rtp_ports=600, max_calls=300)
     yield server
     server.stop()
 

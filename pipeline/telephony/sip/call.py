@@ -1,12 +1,12 @@
 """One incoming SIP call from INVITE to BYE: offer/answer, the media leg, the handler.
 
 In: an INVITE the server has admitted (allowed peer, authenticated, under capacity), then the
-requests of its dialog (ACK, CANCEL, BYE, re-INVITE, NOTIFY). Out: 180 and 200 with our SDP
-(`session.py`: the answer, or our offer when the INVITE had none), or 488 for SDP we cannot
-take, 503 with no free RTP port, 487 when cancelled while ringing; the media leg handed to
-the `CallHandler`; BYE or REFER when the bot ends the call. A call refused or failed before
-it reached the handler is reported to `on_not_started`. Anything that goes wrong stays inside
-this call.
+requests the server found inside its dialog (ACK, CANCEL, BYE, re-INVITE, NOTIFY). Out: 180
+and 200 with our SDP (`session.py`: the answer, or our offer when the INVITE had none), or
+488 for SDP we cannot take, 503 with no free RTP port, 487 when cancelled while ringing; the
+media leg handed to the `CallHandler`; BYE or REFER when the bot ends the call. A call
+refused or failed before it reached the handler is reported to `on_not_started`. Anything
+that goes wrong stays inside this call.
 """
 
 import asyncio
@@ -32,6 +32,7 @@ from pipeline.telephony.sip.transfer import Transfer
 log = logging.getLogger(__name__)
 
 OpenLeg = Callable[[], Awaitable[Any]]  # -> an RtpLeg (pipeline.telephony.rtp)
+Reply = Callable[[SipMessage], bool]  # sends an answer to where its request came from
 
 
 class SipCall:
@@ -145,7 +146,8 @@ class SipCall:
             await self.dialog.request("BYE")
             log.info("call %s: we hung up", info.call_id)
 
-    # Requests of this dialog, routed here by the server.
+    # Requests of this dialog, routed here by the server; `reply` answers the peer that sent
+    # it (any allowed peer: behind a proxy, not always the one that sent the INVITE).
 
     def on_cancel(self) -> None:
         self._cancelled.set()
@@ -162,8 +164,8 @@ class SipCall:
                 asyncio.create_task(self.leg.close())
         self._acked.set()
 
-    def on_bye(self, request: SipMessage) -> None:
-        self.send(response(request, 200))
+    def on_bye(self, request: SipMessage, reply: Reply) -> None:
+        reply(response(request, 200))
         if self.state != "ended":
             log.info("call %s: caller hung up", self.dialog.call_id)
             self.state = "ended"
@@ -171,23 +173,23 @@ class SipCall:
             if self.leg is not None:
                 asyncio.create_task(self.leg.close())
 
-    def on_notify(self, request: SipMessage) -> None:
-        self.send(response(request, 200))
+    def on_notify(self, request: SipMessage, reply: Reply) -> None:
+        reply(response(request, 200))
         self.transfer.on_notify(request)
 
-    def on_reinvite(self, request: SipMessage) -> None:
+    def on_reinvite(self, request: SipMessage, reply: Reply) -> None:
         """A new offer in the dialog (hold, resume, a new address): update the leg."""
         if self.state != "confirmed" or self.sdp.awaiting_answer:
-            self.send(response(request, 491))  # the first offer is still being answered
+            reply(response(request, 491))  # the first offer is still being answered
             return
         if not request.body.strip():  # no offer: ours again, unchanged
-            self.send(self._ok(request))
+            reply(self._ok(request))
             return
         try:
             self.sdp.take(request.body)
         except SdpError as exc:
-            self.send(response(request, 488, headers=[("Warning", f'399 switchboard "{exc}"')]))
+            reply(response(request, 488, headers=[("Warning", f'399 switchboard "{exc}"')]))
             return
         self.sdp.apply(self.leg, start=False)
-        self.send(self._ok(request))
+        reply(self._ok(request))
         log.info("call %s: re-INVITE, we are now %s", self.dialog.call_id, self.sdp.direction)

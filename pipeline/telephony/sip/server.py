@@ -1,30 +1,36 @@
 """The SIP user agent server: admits calls and routes every message to its call.
 
-In: SIP messages from the UDP/TCP listeners. Out: answers to requests that belong to no call
-(OPTIONS 200, 400 for malformed requests, 481 for unknown dialogs, 405 for other methods,
-and the refusals of `admission.py`: 403, 401, 420, 486/503) and a `SipCall` task per admitted
-INVITE. Retransmitted requests get the last answer again. An unparseable datagram is
-dropped; an error in one message or one call never reaches another. Each INVITE refused or
-failed before it reached the handler is reported to `on_not_started`.
+In: SIP messages from the UDP/TCP listeners (which drop everything from peers outside the
+gate's allow-list before it is read). Out: answers to requests that belong to no call
+(OPTIONS 200, 400 for malformed requests, 481 for requests outside any dialog of ours, 482
+for a second INVITE with a Call-ID in use, 405 for other methods, and the refusals of
+`admission.py`: 420, 403, 401, 503, 486/503) and a `SipCall` task per admitted INVITE. A request
+reaches a call only when it is inside its dialog (Call-ID and both tags; a CANCEL: its
+INVITE's transaction); with digest authentication on, a re-INVITE is challenged like the
+first INVITE. Retransmitted requests get the last final answer again (`answers.py`, bounded
+by count and bytes; stateless answers are rebuilt rather than kept). An error in one message
+or one call never reaches another. Each INVITE refused or failed before it reached the
+handler is reported to `on_not_started`.
 """
 
 import asyncio
 import logging
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 from pipeline.settings import AgentSettings
+from pipeline.telephony.call_gate import CallGate, LocalCallGate
 from pipeline.telephony.sip.admission import Admission
+from pipeline.telephony.sip.answers import AnswerCache
 from pipeline.telephony.sip.call import SipCall
 from pipeline.telephony.sip.dialog import Dialog
 from pipeline.telephony.sip.handler import CallHandler, NotStartedHook, ignore_not_started
-from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
+from pipeline.telephony.sip.message import SipMessage, SipParseError, header_param, parse
 from pipeline.telephony.sip.responses import ALLOW, response
-from pipeline.telephony.sip.transport import Peer, SipTransport, local_address
+from pipeline.telephony.sip.transport import Peer, SipTransport, TcpLimits, local_address
 
 log = logging.getLogger(__name__)
-REMEMBERED_ANSWERS = 4096
+IN_DIALOG = {"ACK", "BYE", "NOTIFY", "INVITE", "REFER", "INFO", "UPDATE"}  # with a To tag
 
 
 class SipServer:
@@ -35,19 +41,25 @@ class SipServer:
         settings: AgentSettings,
         handler: CallHandler,
         open_leg: Callable[[], Awaitable[Any]] | None = None,
-        accepting: Callable[[], bool] = lambda: True,
+        gate: CallGate | None = None,
         on_not_started: NotStartedHook = ignore_not_started,
     ) -> None:
         self.settings = settings
         self.handler = handler
         self.on_not_started = on_not_started
         self.open_leg = open_leg or self._open_rtp_leg
-        # accepting() False: new calls get 503 (the agent is draining)
-        self.admission = Admission(settings, self.active_calls, accepting)
+        # who may call and whether there is room: the agent's intake, or this server's own
+        self.gate = gate or LocalCallGate(settings.allowed_peers, settings.max_calls)
+        self.admission = Admission(settings, self.gate)
         self.calls: dict[str, SipCall] = {}
         self._tasks: set[asyncio.Task] = set()
-        self._answers: OrderedDict[tuple[str, str], SipMessage] = OrderedDict()
-        self.transport = SipTransport(self._receive)
+        self.answers = AnswerCache()
+        tcp = TcpLimits(
+            max_connections=settings.sip_tcp_max_connections,
+            idle_timeout_s=settings.sip_tcp_idle_timeout_s,
+            message_timeout_s=settings.sip_tcp_message_timeout_s,
+        )
+        self.transport = SipTransport(self._receive, self.gate.allows, tcp)
         self.port = settings.sip_port
 
     async def start(self) -> None:
@@ -75,13 +87,13 @@ class SipServer:
     def active_calls(self) -> int:
         return sum(1 for call in self.calls.values() if call.state != "ended")
 
-    def _send(self, peer: Peer, message: SipMessage) -> bool:
-        if not message.is_request and message.status >= 200 and _rfc3261(message.branch):
-            key = (message.branch, message.cseq[1])
-            self._answers[key] = message
-            while len(self._answers) > REMEMBERED_ANSWERS:
-                self._answers.popitem(last=False)
-        return self.transport.send(peer, message.to_bytes())
+    def _send(self, peer: Peer, message: SipMessage, *, remember: bool = True) -> bool:
+        """Send `message`; a final answer is kept for retransmissions unless `remember` is
+        False (an answer rebuilt the same from the request alone)."""
+        data = message.to_bytes()
+        if remember and not message.is_request:
+            self.answers.remember(message, data)
+        return self.transport.send(peer, data)
 
     def _receive(self, data: bytes, peer: Peer) -> None:
         log.debug("sip: from %s:%d: %r", peer.host, peer.port, data[:80])
@@ -112,39 +124,54 @@ class SipServer:
         def send(message: SipMessage) -> bool:
             return self._send(peer, message)
 
+        def reply(status: int, **kwargs: Any) -> None:
+            self._send(peer, response(request, status, **kwargs), remember=False)
+
         method, call = request.method, self.calls.get(request.get("Call-ID"))
-        repeat = self._answers.get((request.branch, method)) if _rfc3261(request.branch) else None
-        if repeat is not None and method != "ACK":
-            self.transport.send(peer, repeat.to_bytes())  # a retransmission
+        repeat = self.answers.get(request) if method != "ACK" else None
+        if repeat is not None:
+            self.transport.send(peer, repeat)  # a retransmission
         elif method == "OPTIONS":
-            send(response(request, 200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")]))
-        elif method == "ACK":
-            if call is not None:
-                call.on_ack(request)
+            reply(200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")])
         elif method == "CANCEL":
-            send(response(request, 200 if call else 481))
-            if call is not None:
-                call.on_cancel()
-        elif call is not None and method in ("BYE", "NOTIFY", "INVITE"):
-            if method == "INVITE" and request.branch == call.invite.branch:
-                send(response(request, 100))  # the INVITE again, before our final answer
+            if call is None or not call.dialog.cancels(request):
+                reply(481)
                 return
-            {"BYE": call.on_bye, "NOTIFY": call.on_notify, "INVITE": call.on_reinvite}[method](
-                request
-            )
+            send(response(request, 200))
+            call.on_cancel()
+        elif method == "INVITE" and not header_param(request.get("To"), "tag"):
+            if call is None:
+                self._admit(request, peer, send)
+            elif request.branch == call.dialog.invite_branch:
+                send(response(request, 100))  # the INVITE again, before our final answer
+            else:
+                reply(482)  # another INVITE with a Call-ID in progress
+        elif method not in IN_DIALOG:
+            reply(405, headers=[("Allow", ALLOW)])
+        elif call is None or not call.dialog.matches(request):
+            if method != "ACK":  # an ACK is never answered
+                reply(481)
+        elif method == "ACK":
+            call.on_ack(request)
         elif method == "INVITE":
-            self._admit(request, peer, send)
-        elif method in ("BYE", "NOTIFY", "REFER", "INFO", "UPDATE"):
-            send(response(request, 481))
+            if (challenge := self.admission.challenge(request)) is not None:
+                self._send(peer, challenge, remember=False)
+            else:
+                call.on_reinvite(request, send)
+        elif method == "BYE":
+            call.on_bye(request, send)
+        elif method == "NOTIFY":
+            call.on_notify(request, send)
         else:
-            send(response(request, 405, headers=[("Allow", ALLOW)]))
+            reply(405, headers=[("Allow", ALLOW)])
 
     def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], bool]) -> None:
         refusal = self.admission.refusal(invite, peer.host)
         if refusal is not None:
-            if refusal.status != 401:  # a challenge, not a refusal
+            counted = refusal.status != 401  # a challenge is not a refusal, and is rebuilt
+            if counted:
                 self.on_not_started("refused")
-            send(refusal)
+            self._send(peer, refusal, remember=counted)  # kept: a retransmission counts once
             return
         send(response(invite, 100))
         local = self.settings.advertise_address or local_address(self.settings.host, peer.host)
@@ -158,17 +185,14 @@ class SipServer:
             on_not_started=self.on_not_started,
         )  # fmt: skip
         self.calls[dialog.call_id] = call
+        release = self.gate.take()
         task = asyncio.create_task(call.run())
         self._tasks.add(task)
 
         def _done(_task: asyncio.Task) -> None:
+            release()
             self._tasks.discard(task)
             if self.calls.get(dialog.call_id) is call:
                 self.calls.pop(dialog.call_id)
 
         task.add_done_callback(_done)
-
-
-def _rfc3261(branch: str) -> bool:
-    """Only branches with RFC 3261's magic cookie identify a transaction on their own."""
-    return branch.startswith("z9hG4bK") and len(branch) > 7

@@ -1,28 +1,29 @@
 """A bot transfer by REFER (RFC 3515): ask the caller's side to call the target instead.
 
 In: the call's dialog, the configured target (`agent.sip_transfer_target`: a SIP URI, or a
-bare extension that is dialled at the caller's own host), and the caller's NOTIFYs about how
-the transfer went. Out: REFER sent; `run` returns once the transfer is reported done, refused,
-or not reported within TRANSFER_WAIT_S (the call then gets its BYE either way).
+bare extension dialled at the host that sent the INVITE: the allowed PBX or SBC, never a host
+named in the caller's headers), and the caller's NOTIFYs about how the transfer went. Out:
+REFER sent; `run` returns once the transfer is reported done, refused, or not reported within
+TRANSFER_WAIT_S (the call then gets its BYE either way).
 """
 
 import asyncio
 import logging
 
 from pipeline.telephony.sip.dialog import Dialog
-from pipeline.telephony.sip.message import SipMessage, header_uri
+from pipeline.telephony.sip.message import SipMessage
 
 log = logging.getLogger(__name__)
 
 TRANSFER_WAIT_S = 10.0  # how long the transferee may take to report before we hang up
 
 
-def refer_target(target: str, remote: str) -> str:
-    """`target` as a URI: "sip:1000@pbx" as it is; "1000" at the host of the `remote`
-    (From) URI, e.g. "sip:1000@pbx.example" for a caller <sip:5551234@pbx.example>."""
+def refer_target(target: str, pbx_host: str) -> str:
+    """`target` as a URI: "sip:1000@pbx" as it is; "1000" at `pbx_host` (the source address
+    of the INVITE), e.g. "sip:1000@10.0.0.5", or "sip:1000@[fd00::5]" for IPv6."""
     if ":" in target:
         return target
-    host = header_uri(remote).partition("@")[2].split(";")[0] or header_uri(remote)[4:]
+    host = f"[{pbx_host}]" if ":" in pbx_host else pbx_host
     return f"sip:{target}@{host}"
 
 
@@ -32,7 +33,7 @@ class Transfer:
         self._done = asyncio.Event()
 
     async def run(self, target: str) -> None:
-        uri = refer_target(target, self.dialog.remote)
+        uri = refer_target(target, self.dialog.peer.host)
         call_id = self.dialog.call_id
         answer = await self.dialog.request(
             "REFER", [("Refer-To", f"<{uri}>"), ("Referred-By", self.dialog.contact)]
