@@ -1,8 +1,9 @@
 """`serve --cpu` drains on SIGTERM: a real agent, a real call over its WebSocket transport.
 
-While draining, /readyz answers 503 and a new call is refused, the call in progress goes on
-(the agent still answers it), and serve exits once it hangs up; a call that outlasts
-agent.drain_timeout_s is ended and serve exits anyway. No child outlives serve."""
+While draining, /readyz answers 503 and a new call is refused (WebSocket close code 1013,
+try again later), the call in progress goes on (the agent still answers it), and serve exits
+once it hangs up; a call that outlasts agent.drain_timeout_s is ended and serve exits anyway.
+No child outlives serve."""
 
 import asyncio
 import signal
@@ -27,11 +28,10 @@ def _sigterm(agent: Agent) -> float:
 
 
 async def _refused(url: str) -> bool:
-    try:
-        async with websockets.connect(url, open_timeout=10):
-            return False
-    except websockets.InvalidStatus as exc:
-        return exc.response.status_code == 403
+    """Whether a new call is refused as a draining agent refuses it: closed with 1013."""
+    async with websockets.connect(url, open_timeout=10) as ws:
+        await asyncio.wait_for(ws.wait_closed(), 10)
+    return ws.close_code == 1013
 
 
 async def _drain_then_hang_up(agent: Agent) -> dict[str, object]:

@@ -1,10 +1,13 @@
 """The AudioSocket carrier: each TCP connection from Asterisk is a call.
 
 In: connections on agent.host:agent.audiosocket_port (0: no listener) and the process's
-`CallIntake`. Out: each call, once its UUID frame arrives, runs the agent over an
-`AudioSocketLeg` (pipeline/telephony/audiosocket.py) through the intake until either side
-hangs up. A connection that breaks the protocol, or arrives while the intake drains, is hung
-up and refused; every call runs in its own task, so one call's failure never reaches another.
+`CallIntake`. The intake admits each connection as it is accepted, before anything is read:
+one from a peer outside agent.allowed_peers is closed at once (no frame), one that arrives
+while the agent drains or holds agent.max_calls calls gets a hang-up frame; both are logged
+and counted as refused. Out: each admitted call holds a place and, once its UUID frame
+arrives, runs the agent over an `AudioSocketLeg` (pipeline/telephony/audiosocket.py) through
+the intake until either side hangs up. A connection that breaks the protocol is hung up and
+refused; every call runs in its own task, so one call's failure never reaches another.
 """
 
 import asyncio
@@ -43,13 +46,26 @@ class AudioSocketServer:
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         peer = writer.get_extra_info("peername")
+        host = peer[0] if peer else ""
+        carrier = f"AudioSocket from {host}"
+        refusal = self.intake.admit(host, carrier)
+        if refusal is not None:
+            if refusal != "peer":  # a stranger gets nothing, not even a hang-up
+                writer.write(frame(HANGUP))
+            writer.close()
+            return
+        with self.intake.place():
+            await self._take_call(reader, writer, carrier)
+
+    async def _take_call(
+        self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, carrier: str
+    ) -> None:
+        """The admitted connection's call, from its UUID frame until either side hangs up."""
         try:
             call_id = await read_call_id(reader, UUID_TIMEOUT_S)
-            if self.intake.draining:
-                raise AudioSocketError("the agent is draining; no new calls")
         except (AudioSocketError, TimeoutError, asyncio.IncompleteReadError) as exc:
             reason = str(exc) or type(exc).__name__
-            self.intake.refuse(reason, f"AudioSocket from {peer}", level=logging.ERROR)
+            self.intake.refuse(reason, carrier, level=logging.ERROR)
             writer.write(frame(HANGUP))
             writer.close()
             return

@@ -4,8 +4,10 @@ In: the process's `CallIntake` (settings, calls in progress, draining). Out: a s
 `SipServer` (pipeline/telephony/sip/) on agent.host:agent.sip_port whose handler runs the
 agent on the call's RTP leg and tells the SIP side how the bot ended it: "transfer" when the
 LLM called transfer_to_human (the server sends REFER to agent.sip_transfer_target), else
-"hangup" (BYE). While the intake drains, new INVITEs get 503; every INVITE the server refuses
-or fails to set up is counted by the intake.
+"hangup" (BYE). The intake is the server's `CallGate`: the server admits each INVITE through
+it (a peer outside agent.allowed_peers is not served, draining 503, agent.max_calls calls
+over every carrier agent.sip_busy_status) and holds the call's place until the call ends;
+every INVITE the server refuses or fails to set up is counted by the intake.
 """
 
 from pipeline.intake.calls import CallIntake, count_not_started
@@ -35,7 +37,7 @@ async def start_sip(intake: CallIntake) -> SipServer:
     server = SipServer(
         agent,
         AgentCallHandler(intake),
-        accepting=lambda: not intake.draining,
+        gate=intake,
         on_not_started=count_not_started,
     )
     try:

@@ -3,8 +3,10 @@
 In: settings whose endpoints answer (or the CPU stand-ins' settings). Out: the turn engine
 loaded before the first call, Prometheus metrics on agent.metrics_port, the WebSocket and health
 app (pipeline/serve/app.py) on agent.websocket_port and agent.health_port, the AudioSocket
-listener and the SIP server, all taking calls through one `CallIntake`; the first SIGTERM or
-Ctrl-C drains (pipeline/serve/drain.py), then the listeners close and `serve_calls` returns 0.
+listener and the SIP server, all taking calls through one `CallIntake` (one allow-list, one
+agent.max_calls over every carrier; the peer of a call is always the TCP or UDP source
+address, forwarded headers are not trusted); the first SIGTERM or Ctrl-C drains
+(pipeline/serve/drain.py), then the listeners close and `serve_calls` returns 0.
 """
 
 import asyncio
@@ -61,7 +63,10 @@ def serve_calls(settings: Settings) -> int:
     sockets = [_listen(agent.host, port) for port in ports]
     intake = CallIntake(settings)
     app = create_app(settings, intake)
-    config = uvicorn.Config(app, log_level="warning", timeout_graceful_shutdown=5)
+    # proxy_headers off: a call's peer is the TCP source address, never X-Forwarded-For
+    config = uvicorn.Config(
+        app, log_level="warning", timeout_graceful_shutdown=5, proxy_headers=False
+    )
     server = DrainingServer(config, intake, agent.drain_timeout_s)
     log.debug("froze %d objects loaded at startup", freeze_loaded_objects())
     log.info(
