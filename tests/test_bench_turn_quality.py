@@ -20,6 +20,7 @@ from pipeline.bench.turn_quality.replay import (
     vad_track,
 )
 from pipeline.bench.turn_quality.score import Case, score, summarize
+from pipeline.bench.turn_quality.tradeoff import VAD_TIMEOUTS_S
 from pipeline.callers.telephone_audio import agent_frames
 from pipeline.callers.utterance_audio import line_noise, render_utterance
 from pipeline.settings import TurnSettings
@@ -95,6 +96,7 @@ def test_score_attributes_each_decision_to_its_pause() -> None:
     assert (summary["pauses"], summary["pauses_cut"], summary["missed"]) == (4, 2, 1)
     assert summary["false_interruption_rate"] == 0.5
     assert summary["cut_rate_by_pause_ms"] == {"1000": {"pauses": 4, "cut": 2}}
+    assert summary["held_past_s"] == {"1.5": 0}  # the one heard ended 0.35 s after
 
 
 def test_phone_line_audio_is_band_limited_at_the_pipeline_rate() -> None:
@@ -133,7 +135,22 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
         assert vad_stt["pauses_cut"] == 1
         assert vad_stt["latency_ms"]["p50"] > vad["latency_ms"]["p50"]
         assert {rate, f"{rate}_stt"} <= set(result["published_claim"])
-    assert len(result["utterances"]) == 2 * 4 * 3  # rates x modes x utterances
+        # stock Smart Turn under its own name: today's shipped policy is the same one
+        stock = result["results"][rate]["stock"]
+        assert (
+            stock["pauses_cut"] == smart["pauses_cut"]
+            and stock["latency_ms"] == smart["latency_ms"]
+        )
+        curves = result["tradeoff"][rate]
+        assert set(curves) == {"smart", "stock", "vad", "smart_stt", "stock_stt", "vad_stt"}
+        assert [p["knob"] for p in curves["vad"]] == list(VAD_TIMEOUTS_S)
+        shipped = next(p for p in curves["vad"] if p["knob"] == VAD_ONLY_TIMEOUT_S)
+        assert shipped["cut_rate"] == vad["false_interruption_rate"]
+        assert shipped["latency_p50_ms"] == vad["latency_ms"]["p50"]
+        latency = [p["latency_p50_ms"] for p in curves["vad"]]
+        assert latency == sorted(latency) and latency[-1] - latency[0] > 1500  # 0.4 -> 2.0 s
+    assert result["tradeoff_knobs"]["vad"] == "user_speech_timeout_s"
+    assert len(result["utterances"]) == 2 * 6 * 3  # rates x modes x utterances
 
 
 @pytest.mark.parametrize(
@@ -142,12 +159,15 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
         (["--scenario", "nope"], "no scenario 'nope'"),
         (["--sweep-ms", "300,soon"], "--sweep-ms takes pause lengths"),
         (["--scenario", "BAD_FILE"], "seed: Input should be a valid integer"),
+        (["--scenario", "NO_LABELS"], "labels.yaml: cannot read labels"),
+        (["--stt-delay-ms", "-5"], "--stt-delay-ms must be 0 or more"),
     ],
 )
 def test_bad_arguments_are_named(tmp_path: Path, args: list[str], named: str) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: bad\nseed: soon\nanswer_within_s: 5\nsteps: [{silence_ms: 10}]\n")
-    args = [str(bad) if a == "BAD_FILE" else a for a in args]
+    files = {"BAD_FILE": str(bad), "NO_LABELS": str(tmp_path)}
+    args = [files.get(a, a) for a in args]
     command = [sys.executable, "-m", "pipeline.cli", "bench", "turn-quality", *args]
     done = subprocess.run(command, capture_output=True, text=True, timeout=120)
     assert done.returncode == 2

@@ -1,5 +1,6 @@
-"""PNGs of benchmark figures against concurrent calls: turn latency per engine (bench turn),
-response latency and turn-taking errors (bench calls)."""
+"""PNGs of benchmark figures: against concurrent calls, turn latency per engine (bench turn),
+response latency and turn-taking errors (bench calls); pauses cut against turn latency per
+turn policy (bench turn-quality)."""
 
 from pathlib import Path
 
@@ -52,6 +53,48 @@ def plot_calls(runs: list[dict], path: str | Path) -> None:
         ax.set_xlabel("concurrent calls")
         ax.grid(True, alpha=0.3)
         ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def plot_tradeoff(tradeoff: dict, knobs: dict[str, str], path: str | Path) -> None:
+    """`bench turn-quality`: per audio rate, pauses cut against p50 latency from the last word,
+    one curve per turn policy over its knob (dashed: with the transcript wait), each point
+    labelled with its knob value."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(tradeoff), figsize=(6.5 * len(tradeoff), 5), squeeze=False)
+    colors = {mode: f"C{i}" for i, mode in enumerate(knobs)}
+    for ax, (rate, modes) in zip(axes[0], tradeoff.items(), strict=True):
+        for mode, curve in modes.items():
+            base = mode.removesuffix("_stt")
+            done = sorted(
+                (p for p in curve if p["latency_p50_ms"] is not None and p["cut_rate"] is not None),
+                key=lambda p: p["latency_p50_ms"],
+            )
+            x = [p["latency_p50_ms"] for p in done]
+            y = [100 * p["cut_rate"] for p in done]
+            style = "--" if mode != base else "-"
+            label = f"{mode.replace('_', '+')} ({knobs[base]})"
+            marker = "o" if len(done) > 1 else "D"  # a single point: stock Smart Turn
+            ax.plot(x, y, style, marker=marker, color=colors[base], label=label)
+            for p, xi, yi in zip(done, x, y, strict=True):
+                ax.annotate(
+                    f"{p['knob']:g}",
+                    (xi, yi),
+                    fontsize=7,
+                    xytext=(3, 3),
+                    textcoords="offset points",
+                )
+        ax.set_title(f"{int(rate) // 1000} kHz" + (" G.711" if rate == "8000" else ""))
+        ax.set_xlabel("latency p50, last word to end of turn (ms)")
+        ax.set_ylabel("pauses inside an utterance cut (%)")
+        ax.grid(True, alpha=0.3)
+        ax.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)

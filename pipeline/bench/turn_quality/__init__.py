@@ -1,6 +1,9 @@
-"""`switchboard bench turn-quality`: Smart Turn against VAD-only turn ending, on the same audio.
+"""`switchboard bench turn-quality`: the agent's turn policy, stock Smart Turn and VAD-only turn
+ending, on the same audio.
 
-`cli` is the command; `run` renders and replays the utterances, `replay` drives Pipecat's own
-end-of-turn parts in audio time, `transcript_wait` puts the transcript wait on a replay,
-`score` scores the decisions against the caller's words.
+`cli` is the command and `tables` its tables; `run` renders (or, from `recordings`, cuts) and
+replays the utterances; `tradeoff` names the policies and the knob each is swept over;
+`replay` drives Pipecat's own end-of-turn parts in audio time, `memo_engine` asks the model
+once per distinct clip; `transcript_wait` delivers the transcript and puts the wait for it on
+a replay; `score` scores the decisions against the caller's words.
 """

@@ -1,20 +1,25 @@
-"""`switchboard bench turn-quality`: Smart Turn against VAD-only turn ending, on the same audio.
+"""`switchboard bench turn-quality`: the agent's turn policy, stock Smart Turn and VAD-only turn
+ending, on the same audio.
 
-In: caller scenarios (the shipped ones, or --scenario NAME|FILE ...). Every caller utterance,
-and every one with pauses again with each pause set to each --sweep-ms length, is rendered
-(same seeds) at 16 kHz and at 8 kHz (then G.711 and the Twilio serializer's resampling) and
-replayed in audio time through Silero VAD with the agent's stop_secs and then (a) the shared
-Smart Turn engine, (b) Pipecat's speech timeout alone; each also with the transcript wait
-that follows in a live pipeline (transcript_wait, modes "smart_stt" and "vad_stt").
-Out: a table, and JSON with per audio rate and mode the false-interruption rate over pauses,
-latency p50/p99 from the last word to the end of the turn (all complete utterances, and
-short ones), model time, the counts, and how the claim published for Smart Turn against
-VAD-only fares (`published_claim`).
+In: caller scenarios (the shipped ones, or --scenario NAME|FILE|FOLDER ...; a folder holds real
+recordings and their labels, see recordings.py). Every scenario utterance, and every one with
+pauses again with each pause set to each --sweep-ms length, is rendered (same seeds) at 16 kHz
+and at 8 kHz (then G.711 and the Twilio serializer's resampling); a recording is replayed at
+its own rate. Each is replayed in audio time through Silero VAD with the agent's stop_secs and
+then each policy of tradeoff.py over its knob; each also with the transcript wait that follows
+in a live pipeline (transcript_wait, modes "..._stt"; --stt-delay-ms: each fragment's words
+arrive that long after it).
+Out: a table, and JSON with per audio rate and mode (the agent's values) the false-interruption
+rate over pauses, latency p50/p99 from the last word to the end of the turn (all complete
+utterances, and short ones), model time, the counts, how the claim published for Smart Turn
+against VAD-only fares (`published_claim`), and per rate and mode the tradeoff curve over the
+knob (`tradeoff`); --plot draws the curves.
 """
 
 import argparse
 import asyncio
 import sys
+from pathlib import Path
 
 from pipeline.settings import Settings
 
@@ -23,10 +28,15 @@ DEFAULT_SWEEP_MS = "300,500,700,1000,1500,2000"
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser = subparsers.add_parser(
-        "turn-quality", help="false interruptions and turn latency: Smart Turn vs VAD-only"
+        "turn-quality",
+        help="pauses cut and turn latency: the agent's policy, stock Smart Turn and VAD-only, "
+        "each swept over its knob",
     )
     parser.add_argument(
-        "--scenario", nargs="+", help="shipped scenario names or YAML files (default: all)"
+        "--scenario",
+        nargs="+",
+        help="shipped scenario names, YAML files, or folders of recordings with a labels.yaml "
+        "(docs/turn-quality.md; default: all shipped scenarios)",
     )
     parser.add_argument(
         "--sweep-ms",
@@ -41,6 +51,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="also score the turns as ended by the transcript wait, the final transcript "
         "coming only by this STT p99 safety net (the agent's ttfs_p99_latency); 0: skip",
     )
+    parser.add_argument(
+        "--stt-delay-ms",
+        type=float,
+        help="with the transcript wait: each fragment's words arrive as a final transcript this "
+        "long after its last word (default: no final transcript, the p99 timer ends the wait)",
+    )
+    parser.add_argument("--plot", help="draw the tradeoff curves to this PNG")
     parser.add_argument("--json", help="write the figures to this file")
     parser.set_defaults(func=run)
 
@@ -51,6 +68,21 @@ def load_scenarios(names: list[str] | None) -> list:
     from pipeline.bench.calls.scenario import load_scenario, scenario_path, shipped_scenarios
 
     return [load_scenario(scenario_path(name)) for name in names or list(shipped_scenarios())]
+
+
+def load_cases(names: list[str] | None, sweep: list[int]) -> tuple[list[str], list]:
+    """The names of the sources and their cases: scenarios (load_scenarios) with the pauses
+    swept, and the utterances of folders of recordings (LabelError names what is wrong)."""
+    from pipeline.bench.turn_quality.recordings import load_recordings
+    from pipeline.bench.turn_quality.run import build_cases
+
+    folders = [Path(n) for n in names or [] if Path(n).is_dir()]
+    named = [n for n in names or [] if not Path(n).is_dir()]
+    scenarios = load_scenarios(named) if named or not folders else []
+    cases = build_cases(scenarios, sweep)
+    for folder in folders:
+        cases += load_recordings(folder)
+    return [s.name for s in scenarios] + [f.name for f in folders], cases
 
 
 def _sweep(text: str) -> list[int]:
@@ -71,29 +103,38 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.bench.pipecat_logs import quiet_pipecat_logs
     from pipeline.bench.report import machine, write_json
     from pipeline.bench.turn_quality.replay import VAD_ONLY_TIMEOUT_S
-    from pipeline.bench.turn_quality.run import build_cases, measure, published_claim
+    from pipeline.bench.turn_quality.run import measure, published_claim
+    from pipeline.bench.turn_quality.tables import print_results, print_tradeoff
 
     quiet_pipecat_logs()
     try:
         sweep = _sweep(args.sweep_ms)
-        scenarios = load_scenarios(args.scenario)
-    except (ValueError, ScenarioError) as exc:
+        if args.stt_delay_ms is not None and args.stt_delay_ms < 0:
+            raise ValueError(f"--stt-delay-ms must be 0 or more; got {args.stt_delay_ms}")
+        sources, cases = load_cases(args.scenario, sweep)
+    except (ValueError, ScenarioError) as exc:  # LabelError is a ValueError
         print(f"switchboard bench turn-quality: {exc}", file=sys.stderr)
         return 2
-    cases = build_cases(scenarios, sweep)
+    delay_s = None if args.stt_delay_ms is None else args.stt_delay_ms / 1000
     with Console().status("rendering and replaying...") as status:
-        measured = asyncio.run(measure(cases, settings, args.stt_p99_s, status.update))
+        measured = asyncio.run(measure(cases, settings, args.stt_p99_s, status.update, delay_s))
     results = measured["results"]
     claim = published_claim(results)
-    _print(results, claim)
+    print_results(results, claim)
+    print_tradeoff(measured["tradeoff"], measured["tradeoff_knobs"], measured["tradeoff_below_vad"])
+    if args.plot:
+        from pipeline.bench.plot import plot_tradeoff
+
+        plot_tradeoff(measured["tradeoff"], measured["tradeoff_knobs"], args.plot)
     write_json(
         args.json,
         {
-            "scenarios": [s.name for s in scenarios],
+            "scenarios": sources,
             "sweep_ms": sweep,
             "vad_stop_secs": settings.agent.vad_stop_secs,
             "vad_only_timeout_s": VAD_ONLY_TIMEOUT_S,
             "stt_p99_s": args.stt_p99_s,
+            "stt_delay_ms": args.stt_delay_ms,
             "smart_turn_stop_secs": SmartTurnParams().stop_secs,
             "turn_settings": settings.turn.model_dump(mode="json"),
             "machine": machine(),
@@ -102,51 +143,3 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         },
     )
     return 0
-
-
-def _print(results: dict, claim: dict) -> None:
-    from pipeline.bench.report import print_table
-
-    columns = [
-        "audio mode",
-        "cut",
-        "cut %",
-        "p50",
-        "p99",
-        "short p50",
-        "p99",
-        "missed",
-        "model p50",
-    ]
-    rows = []
-    for rate, modes in results.items():
-        for mode, s in modes.items():
-            latency, short = s["latency_ms"], s["short_latency_ms"]
-            rows.append(
-                [
-                    f"{int(rate) // 1000}k {mode.replace('_', '+')}",
-                    f"{s['pauses_cut']}/{s['pauses']}",
-                    _whole(s["false_interruption_rate"], 100),
-                    _whole(latency["p50"]),
-                    _whole(latency["p99"]),
-                    _whole(short["p50"]),
-                    _whole(short["p99"]),
-                    f"{s['missed']}/{s['utterances']}",
-                    _whole(s["model_ms"]["p50"]),
-                ]
-            )
-    print_table("turn quality: pauses cut, latency from the last word (ms)", columns, rows)
-    for key, c in claim.items():
-        rate, _, stt = key.partition("_")
-        when = " (transcript by the p99 wait)" if stt else ""
-        fewer = _whole(c["false_interruptions_fewer_by"], 100)
-        sooner = _whole(c["short_p50_sooner_by_ms"])
-        verdict = "holds" if c["holds"] else "does not hold"
-        print(
-            f"{rate} Hz{when}: Smart Turn cuts {fewer} % fewer pauses than VAD-only, "
-            f"ends short answers {sooner} ms sooner (p50): the published claim {verdict}"
-        )
-
-
-def _whole(value: float | None, scale: float = 1) -> str:
-    return "n/a" if value is None else f"{value * scale:.0f}"

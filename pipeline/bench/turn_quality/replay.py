@@ -1,8 +1,9 @@
 """Replays caller audio through Pipecat's own end-of-turn parts, frame by frame in audio time.
 
 In: the 20 ms frames at 16 kHz that the agent's input transport delivers and the agent's VAD
-stop_secs (-> a VadTrack, computed once), then a mode: "vad", or "smart" with a turn analyzer.
-Out: every end-of-turn decision, with the audio time it was taken at and the model time it took.
+stop_secs (-> a VadTrack, computed once), then a mode: "vad" with its speech timeout, or
+"smart" with a turn analyzer. Out: every end-of-turn decision, with the audio time it was
+taken at and the model time it took.
 
 What decides the end of a turn in a live pipeline (Pipecat 1.14's LLMUserAggregator):
 - Silero VAD (`SileroVADAnalyzer`, `VADParams(stop_secs=agent.vad_stop_secs)`) sees each frame
@@ -13,8 +14,8 @@ What decides the end of a turn in a live pipeline (Pipecat 1.14's LLMUserAggrega
   (`analyze_end_of_turn`) and COMPLETE ends the turn; otherwise `append_audio` ends it after
   `SmartTurnParams.stop_secs` of silence.
 - vad (`SpeechTimeoutUserTurnStopStrategy`, what agent.turn_mode=vad runs, with Pipecat's
-  default `user_speech_timeout`): the turn ends that long after a VAD stop unless VAD hears
-  speech again first.
+  default `user_speech_timeout` unless another is given): the turn ends that long after a VAD
+  stop unless VAD hears speech again first.
 Both strategies then also wait for the STT transcript (wait_for_transcript=True): that wait is
 left out here and put on afterwards by transcript_wait.py.
 Nothing here reads the wall clock except to time the model; BaseSmartTurn's buffer timestamps
@@ -24,7 +25,7 @@ Nothing here reads the wall clock except to time the model; BaseSmartTurn's buff
 import contextlib
 import time
 import types
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
@@ -104,8 +105,8 @@ def vad_track(frames: list[bytes], stop_secs: float) -> VadTrack:
     return VadTrack(track, vad.params.start_secs)
 
 
-def replay_vad_only(track: VadTrack) -> Replay:
-    """Turn ends VAD_ONLY_TIMEOUT_S after a VAD stop unless VAD hears speech first."""
+def replay_vad_only(track: VadTrack, timeout_s: float = VAD_ONLY_TIMEOUT_S) -> Replay:
+    """Turn ends timeout_s after a VAD stop unless VAD hears speech first."""
     decisions: list[Decision] = []
     pending: float | None = None  # when the running speech timeout fires
     for at, _frame, event in track.frames:
@@ -115,15 +116,19 @@ def replay_vad_only(track: VadTrack) -> Replay:
         if event == "start":
             pending = None
         elif event == "stop":
-            pending = at + VAD_ONLY_TIMEOUT_S
+            pending = at + timeout_s
     if pending is not None:
         decisions.append(Decision(pending, 0.0, "speech_timeout"))
     return Replay(decisions)
 
 
-async def replay_smart(track: VadTrack, analyzer: BaseTurnAnalyzer) -> Replay:
+async def replay_smart(
+    track: VadTrack, analyzer: BaseTurnAnalyzer, answer_ms: Callable[[], float] | None = None
+) -> Replay:
     """Turn ends when the model says COMPLETE at a VAD stop, or after the analyzer's
-    stop_secs of silence."""
+    stop_secs of silence. answer_ms: the model time of the answer just given (an engine that
+    replays answers it already gave reports the time they first took); by default the wall
+    time of the question."""
     analyzer.set_sample_rate(PIPELINE_RATE)
     analyzer.clear()
     result = Replay([])
@@ -143,6 +148,7 @@ async def replay_smart(track: VadTrack, analyzer: BaseTurnAnalyzer) -> Replay:
                 started = time.perf_counter()
                 state, metrics = await analyzer.analyze_end_of_turn()
                 model_ms = (time.perf_counter() - started) * 1000
+                model_ms = answer_ms() if answer_ms else model_ms
                 result.model_ms.append(model_ms)
                 result.fallbacks += metrics is None
                 if state == EndOfTurnState.COMPLETE:

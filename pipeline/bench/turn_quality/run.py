@@ -1,11 +1,14 @@
-"""Runs the turn-quality comparison: utterances -> replays in both modes -> summaries.
+"""Runs the turn-quality comparison: utterances -> replays of every policy -> summaries.
 
-In: loaded scenarios, the pause lengths to sweep, the settings (agent.vad_stop_secs, turn).
-Out: per audio rate ("16000", "8000") and mode ("smart", "vad") a summary from
-turn_quality.score, one row per utterance replayed, and how the claim published for Smart
-Turn against VAD-only fares.
-Each utterance is rendered with its scenario's seed, followed by TAIL_S of line noise, and
-replayed on its own (a fresh VAD and analyzer), as a new caller turn.
+In: cases (scenario utterances, rendered at both rates; recorded ones, at their own rate), the
+settings (agent.vad_stop_secs, turn), the STT's p99 and delay. Out: per audio rate ("16000",
+"8000") and mode a summary from turn_quality.score at the value the agent runs (`results`:
+"smart", "stock", "vad", and with the transcript wait "..._stt"), per rate and mode the
+tradeoff points over the policy's knob (`tradeoff`) and whether each curve lies below
+VAD-only's, one row per utterance replayed, and how the claim published for Smart Turn against
+VAD-only fares.
+Each utterance is followed by TAIL_S of line noise (a recording's own audio first, up to the
+next utterance) and replayed on its own (a fresh VAD and analyzer), as a new caller turn.
 """
 
 from collections.abc import Callable
@@ -13,14 +16,17 @@ from collections.abc import Callable
 import numpy as np
 
 from pipeline.bench.calls.scenario import Scenario
-from pipeline.bench.turn_quality.replay import Replay, replay_smart, replay_vad_only, vad_track
+from pipeline.bench.turn_quality.memo_engine import MemoEngine
+from pipeline.bench.turn_quality.recordings import RecordedCase
+from pipeline.bench.turn_quality.replay import Replay, vad_track
 from pipeline.bench.turn_quality.score import Case, CaseScore, score, summarize
-from pipeline.bench.turn_quality.transcript_wait import wait_for_transcript
+from pipeline.bench.turn_quality.tradeoff import Policy, below_vad, points, policies
+from pipeline.bench.turn_quality.transcript_wait import transcripts, wait_for_transcript
 from pipeline.callers.line import LINE_RATE, PIPELINE_RATE
 from pipeline.callers.telephone_audio import agent_frames
 from pipeline.callers.utterance_audio import line_noise, render_utterance
 from pipeline.settings import Settings
-from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+from pipeline.turn.engine_registry import shared_engine
 
 RATES = (PIPELINE_RATE, LINE_RATE)
 TAIL_S = 4.5  # line noise after the last word: longer than Smart Turn's 3 s silence timeout
@@ -28,6 +34,7 @@ TAIL_S = 4.5  # line noise after the last word: longer than Smart Turn's 3 s sil
 # is (the agent's deadline would turn a slow answer into a fallback, mixing load into the
 # audio-time results); its time is measured and reported, and fallbacks still counted.
 DEADLINE_MS = 120_000.0
+BOUNDS = ("", "_stt")  # the decision alone; with the transcript wait
 
 
 def build_cases(scenarios: list[Scenario], sweep_ms: list[int]) -> list[Case]:
@@ -44,25 +51,47 @@ def build_cases(scenarios: list[Scenario], sweep_ms: list[int]) -> list[Case]:
     return list(cases.values())
 
 
-async def replay_case(
-    case: Case, rate: int, settings: Settings, stt_p99_s: float = 0.0
-) -> dict[str, tuple[CaseScore, Replay]]:
-    """Both modes on one utterance at one rate: {"smart": (score, replay), "vad": ...}, and
-    with stt_p99_s > 0 also "smart_stt" and "vad_stt": the same ended by the transcript wait."""
+def case_audio(case: Case, rate: int) -> tuple[np.ndarray, list[tuple[float, float]]] | None:
+    """The caller audio of one case at `rate` and its speech spans; None for a recording made
+    at another rate."""
+    if isinstance(case, RecordedCase):
+        if case.rate != rate:
+            return None
+        missing = int((case.spans[-1][1] + TAIL_S) * rate) - len(case.audio)
+        tail = line_noise(max(missing, 0), case.seed + 1, rate)
+        return np.concatenate([case.audio, tail]), list(case.spans)
     rendered = render_utterance(list(case.fragments), list(case.pauses_ms), case.seed, rate)
     tail = line_noise(int(TAIL_S * rate), case.seed + 1, rate)
-    frames = await agent_frames(np.concatenate([rendered.audio, tail]), rate)
-    track = vad_track(frames, settings.agent.vad_stop_secs)
-    turn = settings.turn.model_copy(update={"deadline_ms": DEADLINE_MS})
-    replays = {
-        "smart": await replay_smart(track, SharedSmartTurnAnalyzer(settings=turn)),
-        "vad": replay_vad_only(track),
-    }
+    return np.concatenate([rendered.audio, tail]), rendered.speech_spans
+
+
+async def replay_case(
+    case: Case,
+    rate: int,
+    settings: Settings,
+    modes: list[Policy],
+    stt_p99_s: float = 0.0,
+    stt_delay_s: float | None = None,
+) -> dict[tuple[str, float], tuple[CaseScore, Replay]] | None:
+    """Every policy at every knob value on one utterance at one rate: {(mode, knob): (score,
+    replay)}, with stt_p99_s > 0 also "<mode>_stt": the same ended by the transcript wait.
+    None when the case has no audio at this rate."""
+    heard = case_audio(case, rate)
+    if heard is None:
+        return None
+    audio, spans = heard
     stop_secs = settings.agent.vad_stop_secs
-    if stt_p99_s > 0:
-        for mode in ("smart", "vad"):
-            replays[f"{mode}_stt"] = wait_for_transcript(replays[mode], track, stt_p99_s, stop_secs)
-    return {m: (score(case, r, rendered.speech_spans), r) for m, r in replays.items()}
+    track = vad_track(await agent_frames(audio, rate), stop_secs)
+    words = None if stt_delay_s is None else transcripts(case.fragments, spans, stt_delay_s)
+    scored = {}
+    for policy in modes:
+        for knob in policy.sweep:
+            replay = await policy.replay(track, knob, words)
+            scored[(policy.mode, knob)] = (score(case, replay, spans), replay)
+            if stt_p99_s > 0:
+                waited = wait_for_transcript(replay, track, stt_p99_s, stop_secs, words)
+                scored[(f"{policy.mode}_stt", knob)] = (score(case, waited, spans), waited)
+    return scored
 
 
 async def measure(
@@ -70,31 +99,63 @@ async def measure(
     settings: Settings,
     stt_p99_s: float = 0.0,
     progress: Callable[[str], object] = print,
+    stt_delay_s: float | None = None,
 ) -> dict:
-    """{rate: {mode: summary}} over all cases, plus the per-utterance rows."""
-    results, rows = {}, []
+    """`results` {rate: {mode: summary}} over all cases at the shipped knob values,
+    `tradeoff` {rate: {mode: points}} over every knob value, `tradeoff_below_vad` {rate: {mode:
+    bool | None}}, each mode's knob, the model questions asked, and the per-utterance rows
+    (shipped values)."""
+    turn = settings.turn.model_copy(update={"deadline_ms": DEADLINE_MS})
+    engine = MemoEngine(shared_engine(turn))
+    modes = policies(turn, engine)
+    shipped = {p.mode + bound: p.shipped for p in modes for bound in BOUNDS}
+    results, tradeoff, rows = {}, {}, []
     for rate in RATES:
-        per_mode: dict[str, list] = {}
+        sweeps: dict[tuple[str, float], list] = {}
         for i, case in enumerate(cases):
             progress(f"{rate} Hz: utterance {i + 1}/{len(cases)}")
-            replayed = await replay_case(case, rate, settings, stt_p99_s)
-            for mode, (case_score, replay) in replayed.items():
-                per_mode.setdefault(mode, []).append((case, case_score, replay))
-                rows.append(
-                    {
-                        "rate": rate,
-                        "mode": mode,
-                        "scenario": case.scenario,
-                        "fragments": case.fragments,
-                        "pauses_ms": case.pauses_ms,
-                        "cut": [c for _, c in case_score.pauses],
-                        "latency_ms": None
-                        if case_score.latency_s is None
-                        else round(case_score.latency_s * 1000, 1),
-                    }
-                )
-        results[str(rate)] = {mode: summarize(r) for mode, r in per_mode.items()}
-    return {"results": results, "utterances": rows}
+            replayed = await replay_case(case, rate, settings, modes, stt_p99_s, stt_delay_s)
+            for (mode, knob), (case_score, replay) in (replayed or {}).items():
+                sweeps.setdefault((mode, knob), []).append((case, case_score, replay))
+                if knob == shipped[mode]:
+                    rows.append(_row(rate, mode, case, case_score))
+        if not sweeps:
+            continue
+        names = [p.mode + b for b in BOUNDS for p in modes if (p.mode + b, p.shipped) in sweeps]
+        results[str(rate)] = {m: summarize(sweeps[(m, shipped[m])]) for m in names}
+        tradeoff[str(rate)] = {
+            m: points([(k, summarize(v)) for (mode, k), v in sweeps.items() if mode == m])
+            for m in names
+        }
+    return {
+        "results": results,
+        "tradeoff": tradeoff,
+        "tradeoff_below_vad": {
+            rate: {
+                m: below_vad(curve, curves["vad_stt" if m.endswith("_stt") else "vad"])
+                for m, curve in curves.items()
+                if not m.startswith("vad")
+            }
+            for rate, curves in tradeoff.items()
+        },
+        "tradeoff_knobs": {p.mode: p.knob for p in modes},
+        "model_questions": engine.asked,
+        "utterances": rows,
+    }
+
+
+def _row(rate: int, mode: str, case: Case, case_score: CaseScore) -> dict:
+    return {
+        "rate": rate,
+        "mode": mode,
+        "scenario": case.scenario,
+        "fragments": case.fragments,
+        "pauses_ms": case.pauses_ms,
+        "cut": [c for _, c in case_score.pauses],
+        "latency_ms": None
+        if case_score.latency_s is None
+        else round(case_score.latency_s * 1000, 1),
+    }
 
 
 def published_claim(results: dict) -> dict:

@@ -18,6 +18,7 @@ from pipeline.bench.report import percentile_ms
 from pipeline.bench.turn_quality.replay import Replay
 
 SHORT_WORDS = 3  # a one-fragment utterance of at most this many words is a short answer
+HELD_PAST_S = (1.5,)  # complete utterances whose turn ended later than this after the last word
 
 
 @dataclass(frozen=True)
@@ -86,6 +87,7 @@ def summarize(results: list[tuple[Case, CaseScore, Replay]]) -> dict:
         "cuts_inside_first_fragment": sum(s.early_cuts for _, s, _ in results),
         "missed": sum(s.latency_s is None for _, s, _ in results),
         "latency_ms": _percentiles(latencies),
+        "held_past_s": {str(s): sum(latency > s for latency in latencies) for s in HELD_PAST_S},
         "short_latency_ms": _percentiles(short),
         "audio_latency_ms": _percentiles(
             [s.audio_latency_s for _, s, _ in results if s.audio_latency_s is not None]
