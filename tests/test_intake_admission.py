@@ -241,3 +241,28 @@ def test_one_call_on_any_carrier_fills_max_calls_for_every_carrier(agent: Agent)
     assert _calls(agent) == 0, "the hung-up call still holds its place"
     assert asyncio.run(_websocket(agent, CALLER)) == (101, "media"), agent.log()[-3000:]
     assert "refused a call: agent.max_calls (1) calls in progress (WebSocket from" in agent.log()
+
+
+async def test_datagrams_the_sip_listener_drops_are_exported() -> None:
+    from prometheus_client import REGISTRY
+
+    from pipeline.intake.sip import start_sip
+
+    def dropped() -> float:
+        return REGISTRY.get_sample_value("switchboard_sip_dropped", {"reason": "peer"}) or 0.0
+
+    port = free_port()
+    server = await start_sip(CallIntake(_settings(sip_port=port)))
+    before = dropped()
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((STRANGER, 0))
+            for _ in range(3):
+                sock.sendto(sip_request("OPTIONS", port, "drop-1", 1), ("127.0.0.1", port))
+        for _ in range(50):
+            if dropped() - before >= 3:
+                break
+            await asyncio.sleep(0.02)
+    finally:
+        await server.close()
+    assert dropped() - before == 3

@@ -20,12 +20,20 @@ FRAME_LAG = Histogram(
     buckets=_LAG_BUCKETS,
 )
 ACTIVE_CALLS = Gauge("switchboard_agent_active_calls", "Calls in progress")  # the intake's count
+SIP_DROPPED = Gauge(
+    "switchboard_sip_dropped",
+    "SIP datagrams and TCP connections the agent did not read since it started, by reason: "
+    "peer (outside agent.allowed_peers), tcp full (agent.sip_tcp_max_connections open), "
+    "tcp unread (a peer that does not read what we send)",
+    ["reason"],
+)  # read from the SIP listener's counts (pipeline/intake/sip.py)
 
 CALLS = Counter(
     "switchboard_agent_calls_total",
     "Calls ended, by outcome: completed (the caller hung up or the agent ended it), "
     "apologized (a service failed; the agent apologized and ended it), failed (ended by an "
-    "error with no apology), refused (arrived while draining or malformed)",
+    "error with no apology), refused (a peer outside agent.allowed_peers, agent.max_calls "
+    "reached, draining, no valid WebSocket token, or not a media stream)",
     ["outcome"],
 )
 SERVICE_TTFB = Histogram(

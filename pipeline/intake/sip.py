@@ -10,11 +10,14 @@ over every carrier agent.sip_busy_status) and holds the call's place until the c
 every INVITE the server refuses or fails to set up is counted by the intake.
 """
 
+from pipeline.agent.metrics import SIP_DROPPED
 from pipeline.intake.calls import CallIntake, count_not_started
 from pipeline.telephony.call_media import CallMedia
 from pipeline.telephony.media_transport import PhoneMediaTransport
 from pipeline.telephony.sip.handler import CallEnd, CallInfo
 from pipeline.telephony.sip.server import SipServer
+
+DROP_REASONS = ("peer", "tcp full", "tcp unread")  # SipTransport.dropped's keys
 
 
 class AgentCallHandler:
@@ -40,6 +43,8 @@ async def start_sip(intake: CallIntake) -> SipServer:
         gate=intake,
         on_not_started=count_not_started,
     )
+    for reason in DROP_REASONS:  # what the listener did not read, as switchboard_sip_dropped
+        SIP_DROPPED.labels(reason).set_function(lambda r=reason: server.transport.dropped[r])
     try:
         await server.start()
     except OSError as exc:

@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Any
 from pipeline.settings import Settings
 
 if TYPE_CHECKING:
+    import uvicorn
+
     from pipeline.intake.calls import CallIntake
 
 log = logging.getLogger("switchboard.serve")
+WS_MAX_BYTES = 64 * 1024  # a Twilio media message is about 400 bytes; "start" a few KB
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -45,7 +48,7 @@ def check_then_serve(settings: Settings) -> int:
 
 
 def serve_calls(settings: Settings) -> int:
-    import uvicorn
+    """Take calls until a signal has drained them; returns the exit code."""
     from prometheus_client import start_http_server
 
     from pipeline.intake.calls import CallIntake
@@ -54,7 +57,6 @@ def serve_calls(settings: Settings) -> int:
     from pipeline.serve.drain import DrainingServer
     from pipeline.turn.engine_registry import shared_engine
 
-    """Take calls until a signal has drained them; returns the exit code."""
     agent = settings.agent
     shared_engine(settings.turn)  # load Smart Turn now, not on the first call
     if agent.metrics_port:
@@ -63,11 +65,7 @@ def serve_calls(settings: Settings) -> int:
     sockets = [_listen(agent.host, port) for port in ports]
     intake = CallIntake(settings)
     app = create_app(settings, intake)
-    # proxy_headers off: a call's peer is the TCP source address, never X-Forwarded-For
-    config = uvicorn.Config(
-        app, log_level="warning", timeout_graceful_shutdown=5, proxy_headers=False
-    )
-    server = DrainingServer(config, intake, agent.drain_timeout_s)
+    server = DrainingServer(http_config(app), intake, agent.drain_timeout_s)
     log.debug("froze %d objects loaded at startup", freeze_loaded_objects())
     log.info(
         "ready: calls on ws://%s:%d%s, health on http://%s:%d/readyz",
@@ -79,6 +77,21 @@ def serve_calls(settings: Settings) -> int:
     )
     asyncio.run(_serve_calls(server, sockets, intake))
     return 0
+
+
+def http_config(app: Any) -> "uvicorn.Config":
+    """uvicorn's settings for the agent's WebSocket/health app: the peer is the TCP source
+    address (X-Forwarded-For ignored), and a WebSocket message over WS_MAX_BYTES closes the
+    call's socket (1009) instead of being buffered."""
+    import uvicorn
+
+    return uvicorn.Config(
+        app,
+        log_level="warning",
+        timeout_graceful_shutdown=5,
+        proxy_headers=False,
+        ws_max_size=WS_MAX_BYTES,
+    )
 
 
 async def _serve_calls(server: Any, sockets: list[socket.socket], intake: "CallIntake") -> None:
