@@ -146,6 +146,7 @@ class AgentSettings(_Section):
     sip_max_calls: int | None = Field(None, ge=1)  # deprecated: max_calls
     sip_busy_status: Literal[486, 503] = 486  # the answer past max_calls
     sip_tcp_max_connections: int = Field(256, ge=1)  # SIP TCP connections open at once
+    sip_tcp_max_per_peer: int = Field(32, ge=1)  # of those, from one address
     sip_tcp_idle_timeout_s: float = Field(300.0, gt=0)  # no message this long: close it
     sip_tcp_message_timeout_s: float = Field(5.0, gt=0)  # a message begun must end within
     sip_auth_user: str = ""

@@ -14,8 +14,8 @@ from sip_peers import sip_request
 from speech_server_fixture import free_port
 
 pytestmark = pytest.mark.timeout(120)
-STRANGER, CALLER = "127.0.0.1", "127.0.0.3"
-TCP_CAP, IDLE_S, MESSAGE_S = 8, 3.0, 1.0
+STRANGER, CALLER, OTHER = "127.0.0.1", "127.0.0.3", "127.0.0.4"
+TCP_CAP, PER_PEER, IDLE_S, MESSAGE_S = 8, 5, 3.0, 1.0
 
 
 @pytest.fixture(scope="module")
@@ -23,8 +23,9 @@ def server(tmp_path_factory):
     echo = start_echo_process(
         tmp_path_factory.mktemp("sip-tcp"),
         free_port(),
-        allowed_peers=[f"{CALLER}/32"],
+        allowed_peers=[f"{CALLER}/32", f"{OTHER}/32"],
         sip_tcp_max_connections=TCP_CAP,
+        sip_tcp_max_per_peer=PER_PEER,
         sip_tcp_idle_timeout_s=IDLE_S,
         sip_tcp_message_timeout_s=MESSAGE_S,
     )
@@ -96,21 +97,32 @@ def test_tcp_slowloris_and_idle_connections_are_closed_after_their_timeouts(serv
         assert closed or _closed_within(drip, 1.0)
 
 
-def test_tcp_connections_past_the_cap_are_closed_at_accept(server):
+def _held_and_refused(server, hosts: list[str], extra_from: str) -> None:
+    """Connections from `hosts` are each served; one more from `extra_from` is closed at
+    accept; once the first has gone, a new one from `extra_from` is served."""
     with contextlib.ExitStack() as stack:
-        held = [stack.enter_context(_tcp(CALLER, server.port)) for _ in range(TCP_CAP)]
+        held = [stack.enter_context(_tcp(host, server.port)) for host in hosts]
         for n, sock in enumerate(held):  # each is served
             sock.sendall(_tcp_options(server.port, n + 1))
             assert sock.recv(65535).startswith(b"SIP/2.0 200")
-        with _tcp(CALLER, server.port) as extra:
+        with _tcp(extra_from, server.port) as extra:
             with contextlib.suppress(OSError):
                 extra.sendall(_tcp_options(server.port))
             assert _closed_within(extra, 2.0)
         held[0].close()
         time.sleep(0.3)
-        with _tcp(CALLER, server.port) as again:  # room again once one has gone
+        with _tcp(extra_from, server.port) as again:  # room again once one has gone
             again.sendall(_tcp_options(server.port))
             assert again.recv(65535).startswith(b"SIP/2.0 200")
+
+
+def test_tcp_connections_past_the_cap_are_closed_at_accept(server):
+    half = TCP_CAP // 2  # under the per-peer cap from each of two peers
+    _held_and_refused(server, [CALLER] * half + [OTHER] * half, extra_from=CALLER)
+
+
+def test_one_peer_cannot_take_every_tcp_connection(server):
+    _held_and_refused(server, [CALLER] * PER_PEER, extra_from=CALLER)
 
 
 def test_a_tcp_peer_that_never_reads_is_cut_off(server):

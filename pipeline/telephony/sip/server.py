@@ -56,6 +56,7 @@ class SipServer:
         self.answers = AnswerCache()
         tcp = TcpLimits(
             max_connections=settings.sip_tcp_max_connections,
+            max_per_peer=settings.sip_tcp_max_per_peer,
             idle_timeout_s=settings.sip_tcp_idle_timeout_s,
             message_timeout_s=settings.sip_tcp_message_timeout_s,
         )

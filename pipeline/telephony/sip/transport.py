@@ -4,11 +4,11 @@ In: datagrams and TCP byte streams. Out: `(bytes, Peer)` to `on_message` for eve
 message; `send(peer, bytes)` writes back over the same transport (UDP to the source address,
 TCP on the connection the peer opened). Nothing from a source that `allows(host)` refuses is
 read: its datagrams are dropped before parsing (counted in `dropped`, never answered) and its
-connections closed at accept. TCP is bounded by `TcpLimits`: connections open at once (more
-are closed at accept), time without a message (idle), time to finish a message once begun
-(slowloris), and the bytes queued for a peer that does not read (its connection is closed).
-TCP streams are framed by Content-Length; a stream that cannot be framed is closed, which
-affects only that connection.
+connections closed at accept. TCP is bounded by `TcpLimits`: connections open at once, in all
+and from one address (more are closed at accept), time without a message (idle), time to finish
+a message once begun (slowloris), and the bytes queued for a peer that does not read (its
+connection is closed). TCP streams are framed by Content-Length; a stream that cannot be framed
+is closed, which affects only that connection.
 """
 
 import asyncio
@@ -36,6 +36,7 @@ class Peer:
 @dataclass(frozen=True)
 class TcpLimits:
     max_connections: int = 256
+    max_per_peer: int = 32  # of those, from one address
     idle_timeout_s: float = 300.0  # no message begun this long: close
     message_timeout_s: float = 5.0  # a message begun must be whole within this
     send_buffer: int = 256 * 1024  # bytes queued for a peer that does not read: close
@@ -68,6 +69,7 @@ class SipTransport:
         self._udp: asyncio.DatagramTransport | None = None
         self._tcp: asyncio.Server | None = None
         self._streams: dict[Peer, asyncio.StreamWriter] = {}
+        self._per_host: Counter[str] = Counter()  # open connections by source address
 
     async def start(self, host: str, port: int, transports: list[str]) -> None:
         loop = asyncio.get_running_loop()
@@ -114,6 +116,7 @@ class SipTransport:
             return
         peer = Peer("tcp", host, port)
         self._streams[peer] = writer
+        self._per_host[host] += 1
         try:
             while data := await read_framed(reader, self.limits):
                 self.on_message(data, peer)
@@ -123,13 +126,18 @@ class SipTransport:
             log.info("sip: closing tcp connection from %s:%d: %s", host, port, exc)
         finally:
             self._streams.pop(peer, None)
+            self._per_host[host] -= 1
+            if not self._per_host[host]:
+                del self._per_host[host]
             writer.close()
 
     def _refusal(self, host: str) -> str:
         """Why a new connection from `host` is closed at accept ('' to serve it)."""
         if not self.allows(host):
             return "peer"
-        return "tcp full" if len(self._streams) >= self.limits.max_connections else ""
+        if len(self._streams) >= self.limits.max_connections:
+            return "tcp full"
+        return "tcp full" if self._per_host[host] >= self.limits.max_per_peer else ""
 
     async def close(self) -> None:
         if self._udp is not None:
