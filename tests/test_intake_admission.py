@@ -4,15 +4,17 @@ AudioSocket and WebSocket, and the WebSocket token.
 First against the app in this process (the handshake is where a refusal shows, no pipeline
 needed): the WebSocket token matrix, 1013 when full, a stream that never starts giving its
 place back, and WebRTC's 403/503. Then against a live agent (`serve --cpu --sip-port`,
-agent.max_calls 1, only 127.0.0.2 allowed): strangers on 127.0.0.1 are refused on every
-port, and while one AudioSocket call from 127.0.0.2 is on the line a WebSocket call gets
-1013, a SIP INVITE 486 and another AudioSocket call a hang-up frame; once it hangs up, a
-WebSocket call with the token is taken.
+agent.max_calls 1, only 127.0.0.2 allowed): strangers on 127.0.0.1 are refused on every port,
+their flood of 64 KB datagrams does not delay an allowed peer's OPTIONS, and while one
+AudioSocket call from 127.0.0.2 is on the line a WebSocket call gets 1013, a SIP INVITE 486 and
+another AudioSocket call a hang-up frame; once it hangs up, a WebSocket call with the token is
+taken.
 """
 
 import asyncio
 import json
 import socket
+import threading
 import time
 import uuid
 
@@ -214,6 +216,42 @@ def test_strangers_are_refused_on_every_port(agent: Agent) -> None:
     assert f"{STRANGER} is outside agent.allowed_peers (WebSocket from {STRANGER})" in log
     assert log.count(f"refused a call: {STRANGER} is outside") == 1  # once per address
     assert f"no valid agent.websocket_token on the upgrade (WebSocket from {CALLER})" in log
+
+
+@pytest.mark.slow
+def test_a_strangers_flood_does_not_delay_an_allowed_peers_sip(agent: Agent) -> None:
+    port = int(agent.env["SWITCHBOARD_AGENT__SIP_PORT"])
+    junk = sip_request("OPTIONS", port, "flood", 1, sent_by="127.0.0.1:5099")
+    junk = junk.replace(b"\r\n\r\n", b"\r\nVia: " + b"<" * 60_000 + b"\r\n\r\n", 1)  # was quadratic
+    stop = threading.Event()
+
+    def flood() -> None:  # 64 KB datagrams from outside agent.allowed_peers, ~1,000 a second
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((STRANGER, 0))
+            while not stop.is_set():
+                for _ in range(10):
+                    sock.sendto(junk, ("127.0.0.1", port))
+                time.sleep(0.01)
+
+    flooding = threading.Thread(target=flood, daemon=True)
+    flooding.start()
+    waits = []
+    try:
+        with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+            sock.bind((CALLER, 0))
+            sock.settimeout(2)
+            sent_by = f"{CALLER}:{sock.getsockname()[1]}"
+            for n in range(30):
+                started = time.monotonic()
+                sock.sendto(sip_request("OPTIONS", port, f"ok-{n}", n + 1, sent_by=sent_by),
+                            ("127.0.0.1", port))  # fmt: skip
+                assert sock.recv(65535).startswith(b"SIP/2.0 200")
+                waits.append(time.monotonic() - started)
+                time.sleep(0.05)
+    finally:
+        stop.set()
+        flooding.join()
+    assert sorted(waits)[int(0.95 * len(waits))] < 0.1, waits  # p95 under 100 ms
 
 
 @pytest.mark.slow
