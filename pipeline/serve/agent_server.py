@@ -13,6 +13,7 @@ import asyncio
 import logging
 import socket
 import sys
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from pipeline.settings import Settings
@@ -79,6 +80,13 @@ def serve_calls(settings: Settings) -> int:
     return 0
 
 
+def call_threads(max_calls: int) -> int:
+    """Threads of the event loop's default executor: Pipecat's Riva STT holds one for each
+    call's whole stream and its TTS one per synthesis (asyncio.to_thread), so asyncio's default
+    (cores + 4) would starve calls past a handful; three a call, plus some for the rest."""
+    return 3 * max_calls + 8
+
+
 def http_config(app: Any) -> "uvicorn.Config":
     """uvicorn's settings for the agent's WebSocket/health app: the peer is the TCP source
     address (X-Forwarded-For ignored), and a WebSocket message over WS_MAX_BYTES closes the
@@ -100,6 +108,10 @@ async def _serve_calls(server: Any, sockets: list[socket.socket], intake: "CallI
     from pipeline.intake.audiosocket import start_audiosocket
     from pipeline.intake.sip import start_sip
 
+    threads = call_threads(intake.settings.agent.max_calls)
+    asyncio.get_running_loop().set_default_executor(
+        ThreadPoolExecutor(max_workers=threads, thread_name_prefix="agent-io")
+    )
     audiosocket = await start_audiosocket(intake)
     sip = await start_sip(intake) if intake.settings.agent.sip_port else None
     try:

@@ -2,9 +2,10 @@
 the CPU LLM server (started by pipeline/serve/agent_process.py).
 
 In: settings. Out: the two Child specs (command, health probe, how to run it by hand) and
-settings whose asr/tts/llm endpoints point at them. The speech server gets this process's
-whole `speech_server` section (its pools, keepalive, ...) through its environment, so a
-settings file given to `serve` reaches it too. The turn engine needs no child: it runs
+settings whose asr/tts/llm endpoints point at them. Each child gets this process's whole
+section (`speech_server`: pools, keepalive, ...; `llm_server`) through its environment, so
+a settings file given to `serve` reaches it too, scripted stand-ins included
+(speech_server.scripted, llm_server.scripted). The turn engine needs no child: it runs
 inside the agent process (turn.engine=local, the default), or on a turn-server that
 turn.engine=triton and turn.triton_url name (started apart, e.g. `switchboard turn-server`).
 """
@@ -51,6 +52,7 @@ def cpu_children(settings: Settings, log_dir: Path) -> tuple[list[Child], Settin
             healthy=lambda: llm_problem(llm_url, "none", llm.model_alias) and "loading model",
             hint=f"switchboard llm-server --port {llm.port}",
             log_path=log_dir / "llm-server.log",
+            env=_section_env("llm_server", llm),
         ),
     ]
     local = settings.model_copy(

@@ -71,15 +71,16 @@ def server_options(settings: SpeechServerSettings) -> list[tuple[str, int]]:
     ]
 
 
-def start(settings: SpeechServerSettings) -> RunningServer:
-    """Bind, start answering, and load the models in a background thread."""
+def start(settings: SpeechServerSettings, engines: Engines | None = None) -> RunningServer:
+    """Bind, start answering, and load the models (`engines`, by default the real ones) in a
+    background thread."""
     threads = settings.max_streams + settings.max_tts_streams + EXTRA_THREADS
     server = grpc.server(
         futures.ThreadPoolExecutor(max_workers=threads, thread_name_prefix="speech-rpc"),
         maximum_concurrent_rpcs=threads,  # grpc itself refuses anything beyond the pool
         options=server_options(settings),
     )
-    engines = Engines()
+    engines = engines or Engines()
     asr_slots = StreamSlots(settings.max_streams, "ASR streams", "speech_server.max_streams")
     tts_slots = StreamSlots(
         settings.max_tts_streams, "TTS syntheses", "speech_server.max_tts_streams"
@@ -117,9 +118,9 @@ def start(settings: SpeechServerSettings) -> RunningServer:
     return RunningServer(server, port, engines, health_servicer, asr_slots, tts_slots, loader)
 
 
-def serve(settings: SpeechServerSettings) -> int:
+def serve(settings: SpeechServerSettings, engines: Engines | None = None) -> int:
     """Run until SIGINT or SIGTERM; returns the process exit code."""
-    running = start(settings)
+    running = start(settings, engines)
     stopping = threading.Event()
 
     def on_signal(signum: int, _frame: object) -> None:

@@ -6,6 +6,9 @@ the URL callers dial, the metrics URL and the process id to measure (None when i
 known). `started_agent()` runs `switchboard serve --cpu` as a child on free ports (a SIP
 port too for sip callers) with agent.turn_mode set and its transcripts written to the log
 folder, waits for /readyz, and stops it (and its speech and LLM servers) when the block ends.
+With a script (the callers' lines) its speech and LLM servers are the scripted stand-ins
+(`speech-server --scripted`, `llm-server --scripted`), which cost next to nothing, so the
+load measures the agent alone; `capacity` raises max_calls and the speech pools to fit.
 """
 
 import contextlib
@@ -43,12 +46,28 @@ def running_agent(url: str, metrics_url: str | None) -> AgentUnderTest:
     return AgentUnderTest(url, metrics_url, listening_pid(parsed.port) if local else None)
 
 
+def _room_for(settings: Settings, calls: int) -> dict[str, str]:
+    """Environment that lets the agent and its speech server take `calls` at once."""
+    agent, speech = settings.agent, settings.speech_server
+    return {
+        "SWITCHBOARD_AGENT__MAX_CALLS": str(max(agent.max_calls, calls)),
+        "SWITCHBOARD_SPEECH_SERVER__MAX_STREAMS": str(max(speech.max_streams, calls)),
+        "SWITCHBOARD_SPEECH_SERVER__MAX_TTS_STREAMS": str(max(speech.max_tts_streams, calls)),
+    }
+
+
 @contextlib.contextmanager
 def started_agent(
-    settings: Settings, turn_mode: str, log_dir: Path | None = None, transport: str = "ws"
+    settings: Settings,
+    turn_mode: str,
+    log_dir: Path | None = None,
+    transport: str = "ws",
+    script: list[str] | None = None,
+    capacity: int = 0,
 ) -> Iterator[AgentUnderTest]:
     """`switchboard serve --cpu` with `turn_mode`, on free ports, for the length of the block;
-    its URL is the WebSocket's, or with transport "sip" its SIP listener's."""
+    its URL is the WebSocket's, or with transport "sip" its SIP listener's. With `script`,
+    on the scripted stand-ins answering with its lines; room for `capacity` calls at once."""
     log_dir = log_dir or Path(tempfile.mkdtemp(prefix="switchboard-bench-calls-"))
     log_dir.mkdir(parents=True, exist_ok=True)
     names = ("websocket", "health", "metrics", "speech", "llm", "sip")
@@ -64,10 +83,17 @@ def started_agent(
         "SWITCHBOARD_SPEECH_SERVER__PORT": str(ports["speech"]),
         "SWITCHBOARD_LLM_SERVER__PORT": str(ports["llm"]),
         "SWITCHBOARD_AGENT__TRANSCRIPTS_FILE": str(log_dir / "transcripts.jsonl"),
+        **_room_for(settings, capacity),
     }
+    if script is not None:
+        script_path = log_dir / "script.txt"
+        script_path.write_text("".join(f"{line}\n" for line in script))
+        env["SWITCHBOARD_SPEECH_SERVER__SCRIPTED"] = str(script_path)
+        env["SWITCHBOARD_LLM_SERVER__SCRIPTED"] = "true"
     ready = f"http://127.0.0.1:{ports['health']}/readyz"
+    stand_ins = ", scripted stand-ins" if script is not None else ""
     child = Child(
-        name=f"agent (serve --cpu, turn {turn_mode})",
+        name=f"agent (serve --cpu, turn {turn_mode}{stand_ins})",
         args=["serve", "--cpu", "--log-dir", str(log_dir)],
         healthy=lambda: None if http_status(ready, timeout=5) == 200 else "loading models",
         hint="switchboard serve --cpu",

@@ -6,16 +6,23 @@
     switchboard bench calls --url ws://agent:8765/ws --metrics http://agent:9090/metrics
     switchboard bench calls --transport sip --calls 2       # callers dial SIP, talk RTP
     switchboard bench calls --url sip:127.0.0.1:5060        # SIP callers, a running agent
+    switchboard bench calls --transport sip --calls 20 --turn vad --stand-ins scripted
 
 Each caller follows a scenario (--scenario: a shipped name or a YAML file) over a real
 transport (--transport): the agent's Twilio-format WebSocket media stream (ws, the default),
 or a SIP call with G.711 RTP from 127.0.0.1 (sip). Without --url the command starts
 `switchboard serve --cpu` itself with agent.turn_mode from --turn, on free ports (a SIP port
-too for sip), and stops it afterwards; a --url's scheme (ws:// or sip:) gives the transport.
+too for sip), room for the largest level (agent.max_calls, the speech pools), and stops it
+afterwards; a --url's scheme (ws:// or sip:) gives the transport. --stand-ins scripted
+starts it on the scripted speech and LLM stand-ins (the ASR answers with the scenario's own
+fragments, the LLM with a canned text), which cost next to nothing: the load then measures
+the agent process alone.
 Prints a table and writes JSON (--json): at the top level the transport and the figures of
 the largest level (calls, completed, failed, false_interruptions, missed_turns,
 response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the agent's process tree,
-lost_transcripts, per_call),
+agent_cpu_pct_per_call and calls_per_core (the agent process's own CPU seconds over the
+steady part of the level, startup and warm-up left out, per call-second in progress, in %
+of one core), lost_transcripts, per_call),
 and under `runs` every level. Exit code 1 when a call failed.
 """
 
@@ -31,6 +38,7 @@ if TYPE_CHECKING:
 
 TURN_MODES = ("smart", "stock", "vad")
 DEFAULT_SCENARIO = "hesitant-cancel"
+STAND_INS = ("models", "scripted")
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +61,12 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         "--url", help="ws://HOST:PORT/PATH or sip:HOST:PORT of a running agent (default: start one)"
     )
     parser.add_argument("--metrics", help="with --url: the agent's /metrics URL, for frame lag")
+    parser.add_argument(
+        "--stand-ins",
+        choices=STAND_INS,
+        default="models",
+        help="the started agent's speech and LLM servers: the CPU models, or scripted stand-ins",
+    )
     parser.add_argument("--log-dir", type=Path, help="where a started agent's logs go")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--plot", help="PNG of latency and false interruptions against calls")
@@ -90,6 +104,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             raise ValueError("--duration must be positive")
         if args.metrics and not args.url:
             raise ValueError("--metrics goes with --url (a started agent is measured anyway)")
+        if args.stand_ins != "models" and args.url:
+            raise ValueError("--stand-ins is for the agent the benchmark starts, not --url")
         existing = running_agent(args.url, args.metrics) if args.url else None
         args.transport = _transport(args.transport, args.url)
     except (ValueError, ScenarioError) as exc:
@@ -124,7 +140,10 @@ def _bench(
     if existing:
         agent_cm = contextlib.nullcontext(existing)
     else:
-        agent_cm = started_agent(settings, args.turn, args.log_dir, args.transport)
+        script = scenario.fragments() if args.stand_ins == "scripted" else None
+        agent_cm = started_agent(
+            settings, args.turn, args.log_dir, args.transport, script, capacity=max(levels)
+        )
     load_before, runs = os.getloadavg(), []
     try:
         with agent_cm as agent:
@@ -138,13 +157,17 @@ def _bench(
         console.print(f"[red]switchboard bench calls: {exc}[/red]")
         return 1
     turn = args.turn if not args.url else "as served"
-    print_levels(f"bench calls: {scenario.name}, turn {turn}, over {args.transport}", runs)
+    title = f"bench calls: {scenario.name}, turn {turn}, over {args.transport}"
+    if args.stand_ins != "models":
+        title += f", {args.stand_ins} stand-ins"
+    print_levels(title, runs)
     headline = max(runs, key=lambda r: r["concurrent"])
     result = {
         "scenario": scenario.name,
         "transport": args.transport,
         "turn_mode": args.turn if not args.url else None,
         "agent": args.url or "serve --cpu (started by the benchmark)",
+        "stand_ins": None if args.url else args.stand_ins,
         "soak_duration_s": args.duration,
         "machine": machine(),
         "load_average": {"before": load_before, "after": os.getloadavg()},  # a shared machine

@@ -6,13 +6,18 @@ all at once. With `duration_s` (soak) each caller places call after call until t
 up (a call under way finishes), so N calls stay in progress the whole time. Frame lag is
 read from the agent's /metrics before and after; the memory of each process in its tree
 is sampled every second (a soak compares the memory once every caller has finished a call
-with that at the end).
+with that at the end), and the agent process's own CPU time every half second (agent_cpu.py
+turns it into CPU per call).
 """
 
 import asyncio
 import logging
 import time
+from collections.abc import Callable
+from functools import partial
+from typing import Any
 
+from pipeline.bench.calls.agent_cpu import CpuSample, process_cpu_s
 from pipeline.bench.calls.agent_probe import Buckets, read_buckets, tree_rss_by_role
 from pipeline.bench.calls.agent_transcripts import caller_turn_ends
 from pipeline.bench.calls.agent_under_test import AgentUnderTest
@@ -29,6 +34,7 @@ from pipeline.callers.utterance_audio import RenderedUtterance
 log = logging.getLogger(__name__)
 
 RSS_EVERY_S = 1.0
+CPU_EVERY_S = 0.5
 
 
 def _lag_buckets(agent: AgentUnderTest) -> Buckets | None:
@@ -44,14 +50,17 @@ def _lag_buckets(agent: AgentUnderTest) -> Buckets | None:
 RssSample = tuple[float, dict[str, float]]  # monotonic time, MB per role
 
 
-async def _sample_rss(pid: int | None, samples: list[RssSample]) -> None:
-    while pid is not None:
+async def _sample(
+    what: str, read: Callable[[], Any], clock: Callable[[], float], samples: list, every_s: float
+) -> None:
+    """Append (clock(), read()) every `every_s` until cancelled or a reading fails."""
+    while True:
         try:
-            samples.append((time.monotonic(), tree_rss_by_role(pid)))
+            samples.append((clock(), read()))
         except Exception as exc:  # the agent went away: the calls will say so
-            log.warning("cannot read the agent's memory: %s", exc)
+            log.warning("cannot read the agent's %s: %s", what, exc)
             return
-        await asyncio.sleep(RSS_EVERY_S)
+        await asyncio.sleep(every_s)
 
 
 async def _caller(
@@ -77,8 +86,16 @@ async def run_level(
     audio = render_scenario(scenario)  # before dialling: synthesis never delays a call
     before = _lag_buckets(agent)
     rss: list[RssSample] = []
+    cpu: list[CpuSample] = []
     first_ends: list[float] = []
-    sampler = asyncio.create_task(_sample_rss(agent.pid, rss))
+    pid = agent.pid
+    samplers = []
+    if pid is not None:
+        memory_of, cpu_of = partial(tree_rss_by_role, pid), partial(process_cpu_s, pid)
+        samplers = [
+            asyncio.create_task(_sample("memory", memory_of, time.monotonic, rss, RSS_EVERY_S)),
+            asyncio.create_task(_sample("CPU time", cpu_of, time.time, cpu, CPU_EVERY_S)),
+        ]
     started = time.monotonic()
     until = started + duration_s if duration_s else None
     try:
@@ -86,13 +103,22 @@ async def run_level(
             *(_caller(agent, scenario, audio, slot, until, first_ends) for slot in range(calls))
         )
     finally:
-        sampler.cancel()
+        for sampler in samplers:
+            sampler.cancel()
     elapsed = time.monotonic() - started
     after = _lag_buckets(agent)
     records = sorted((r for rs in per_caller for r in rs), key=lambda r: r.call)
     memory, turn_ends = _window(rss, first_ends, until), caller_turn_ends(agent.transcripts)
     return summarize(
-        calls, records, before, after, memory, elapsed, soak=until is not None, turn_ends=turn_ends
+        calls,
+        records,
+        before,
+        after,
+        memory,
+        elapsed,
+        soak=until is not None,
+        turn_ends=turn_ends,
+        cpu_samples=cpu,
     )
 
 

@@ -117,6 +117,10 @@ class Scenario(_Strict):
             if isinstance(step, Utterance | BargeInStep)
         ]
 
+    def fragments(self) -> list[str]:
+        """Every fragment the caller speaks, in order: what a scripted ASR answers with."""
+        return [fragment for utterance in self.utterances() for fragment in utterance.utterance]
+
 
 class ScenarioError(ValueError):
     """A scenario file that cannot be read or does not match the format; names file and field."""

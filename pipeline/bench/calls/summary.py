@@ -5,10 +5,12 @@ buckets read before and after, the agent's memory samples and, when known, its t
 Out: the JSON fields of one level: calls, completed, failed, false_interruptions,
 missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the tree,
 a soak's memory growth, the same per process (`processes`: agent, speech-server, ...),
-lost_transcripts, premature_turn_ends, and every call (its judged turns
+the agent process's own CPU per call in progress (agent_cpu_pct_per_call, calls_per_core:
+agent_cpu.py), lost_transcripts, premature_turn_ends, and every call (its judged turns
 and when the agent talked).
 """
 
+from pipeline.bench.calls.agent_cpu import CpuSample, agent_cpu, call_spans
 from pipeline.bench.calls.agent_probe import Buckets, quantile_ms, tree_rss
 from pipeline.bench.calls.agent_transcripts import TurnEnds, lost_transcripts, premature_turn_ends
 from pipeline.bench.calls.scripted_call import CallRecord
@@ -56,6 +58,7 @@ def summarize(
     duration_s: float,
     soak: bool = False,
     turn_ends: TurnEnds | None = None,
+    cpu_samples: list[CpuSample] | None = None,
 ) -> dict:
     turns = [t for r in records if not r.failed for t in r.turns]
     latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
@@ -81,6 +84,7 @@ def summarize(
         "caller_send_lag_ms": {"p99": _rounded(percentile_ms(sent_late, 99))},
         **memory([tree_rss(sample) for sample in rss_samples], soak),
         "processes": process_memory(rss_samples, soak),
+        **agent_cpu(cpu_samples or [], call_spans(records)),
         "lost_transcripts": lost_transcripts(records, turn_ends),
         "premature_turn_ends": premature_turn_ends(records, turn_ends),
         "duration_s": round(duration_s, 1),

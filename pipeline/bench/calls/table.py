@@ -3,6 +3,7 @@
 In: the level summaries (summary.py). Out: a rich table on the terminal
 (pipeline/bench/report.py) that stays narrow: a few levels fit 80 columns. Under the tree's
 memory, a row per process of the agent's tree: its peak RSS and, in a soak, its growth.
+The agent process's own CPU per call in progress, and the calls one core would carry at it.
 """
 
 from pipeline.bench.report import print_table
@@ -18,6 +19,8 @@ FIGURES = (
     ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
     ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
     ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
+    ("agent CPU per call (% core)", lambda r: r.get("agent_cpu_pct_per_call")),
+    ("calls per core", lambda r: r.get("calls_per_core")),
     ("caller send lag p99 (ms)", lambda r: r["caller_send_lag_ms"]["p99"]),
     ("agent tree RSS (MB)", lambda r: r["rss_mb"]),
     ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
