@@ -17,7 +17,8 @@ from sip_peers import PCMU, await_status, digest_authorization, sdp, sip_request
 from pipeline.telephony.rtp_packet import RtpPacket, build, decode_payload, encode_payload
 from pipeline.telephony.rtp_packet import parse as parse_rtp
 from pipeline.telephony.sdp import parse_offer
-from pipeline.telephony.sip.message import header_param, parse
+from pipeline.telephony.sip.header_values import header_param
+from pipeline.telephony.sip.message import parse
 
 TONE = encode_payload(
     "PCMU", (6000 * np.sin(2 * np.pi * 440 * np.arange(160) / 8000)).astype("<i2").tobytes()

@@ -29,7 +29,7 @@ from pipeline.telephony.call_media import DTMF_DIGITS
 from pipeline.telephony.dtmf_events import event_payload
 from pipeline.telephony.rtp_packet import RtpPacket, build, encode_payload
 from pipeline.telephony.sip.handler import CallHandler
-from pipeline.telephony.sip.message import header_param
+from pipeline.telephony.sip.header_values import header_param
 from pipeline.telephony.sip.server import SipServer
 
 SCENARIOS = Path(__file__).parent / "sipp"

@@ -20,7 +20,7 @@ from pipeline.telephony.rtp import RtpLeg
 from pipeline.telephony.rtp_packet import RtpPacket, build, decode_payload, parse
 from pipeline.telephony.sdp import parse_offer
 from pipeline.telephony.sip.handler import EchoHandler
-from pipeline.telephony.sip.message import header_param
+from pipeline.telephony.sip.header_values import header_param
 from pipeline.telephony.sip.message import parse as parse_sip
 
 OLD, NEW = 0x1111, 0x2222  # SSRCs

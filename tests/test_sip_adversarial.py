@@ -19,15 +19,8 @@ from sip_peers import sip_request, start_sip
 from pipeline.telephony.sdp import SdpError, SdpOffer, parse_offer
 from pipeline.telephony.sip.access import DigestAuth
 from pipeline.telephony.sip.handler import EchoHandler
-from pipeline.telephony.sip.message import (
-    MAX_HEADERS,
-    MAX_VALUES,
-    SipMessage,
-    SipParseError,
-    header_param,
-    header_uri,
-    parse,
-)
+from pipeline.telephony.sip.header_values import header_param, header_uri
+from pipeline.telephony.sip.message import MAX_HEADERS, MAX_VALUES, SipMessage, SipParseError, parse
 
 URI = "sip:agent@10.0.0.1"
 HEAD = {

@@ -11,7 +11,8 @@ from sip_peers import await_status, caller_sockets, sdp, sip_request, start_sip
 from pipeline.telephony.call_gate import PeerFilter
 from pipeline.telephony.sip.access import DigestAuth
 from pipeline.telephony.sip.handler import EchoHandler
-from pipeline.telephony.sip.message import SipParseError, header_param, header_uri, parse
+from pipeline.telephony.sip.header_values import header_param, header_uri
+from pipeline.telephony.sip.message import SipParseError, parse
 from pipeline.telephony.sip.responses import response
 
 INVITE = (

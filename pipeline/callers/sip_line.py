@@ -26,7 +26,8 @@ from pipeline.telephony import rtp_packet
 from pipeline.telephony.call_media import DTMF_DIGITS
 from pipeline.telephony.dtmf_events import event_payload
 from pipeline.telephony.sdp import parse_offer
-from pipeline.telephony.sip.message import SipMessage, header_uri
+from pipeline.telephony.sip.header_values import header_uri
+from pipeline.telephony.sip.message import SipMessage
 from pipeline.telephony.sip.responses import in_dialog_request, response
 from pipeline.telephony.sip.timers import retransmit
 

@@ -11,7 +11,8 @@ import secrets
 from collections.abc import Callable
 from urllib.parse import urlparse
 
-from pipeline.telephony.sip.message import SipMessage, SipParseError, header_uri, parse
+from pipeline.telephony.sip.header_values import header_uri
+from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
 from pipeline.telephony.sip.responses import new_branch, new_tag
 
 PCMU, TELEPHONE_EVENT = 0, 101

@@ -14,7 +14,8 @@ import re
 import secrets
 import time
 
-from pipeline.telephony.sip.message import SipMessage, split_values, unquote
+from pipeline.telephony.sip.header_values import split_values, unquote
+from pipeline.telephony.sip.message import SipMessage
 
 NONCE_LIFETIME_S = 300
 MAX_AUTHORIZATION = 2048  # characters of an Authorization header

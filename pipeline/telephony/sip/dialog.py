@@ -10,7 +10,8 @@ import asyncio
 import logging
 from collections.abc import Callable
 
-from pipeline.telephony.sip.message import SipMessage, header_param, header_uri
+from pipeline.telephony.sip.header_values import header_param, header_uri
+from pipeline.telephony.sip.message import SipMessage
 from pipeline.telephony.sip.responses import in_dialog_request, new_tag
 from pipeline.telephony.sip.timers import retransmit
 from pipeline.telephony.sip.transport import Peer

@@ -11,7 +11,8 @@ of one multi-value header (Via, Route, Record-Route).
 
 Parsing takes time linear in the size of the message: header values are scanned by patterns
 whose repetitions are possessive and never fail part-way (an unclosed quote or `<` runs to
-the end of the value), and past a limit only the mandatory headers are still read.
+the end of the value: sip/header_values.py), and past a limit only the mandatory headers are
+still read.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass, field
 from itertools import islice
 
 from pipeline.telephony.ascii_number import ascii_number
+from pipeline.telephony.sip.header_values import header_param, iter_values
 
 COMPACT = {
     "i": "Call-ID", "m": "Contact", "e": "Content-Encoding", "l": "Content-Length",
@@ -44,19 +46,10 @@ NUMERIC = {"Max-Forwards": 255, "Expires": 2**32 - 1}  # header: highest value
 MAX_MESSAGE = 65535
 MAX_HEADERS = 256  # header values in one message
 MAX_VALUES = 32  # values of one multi-value header (all its lines together)
-MAX_PARAMS = 64  # ;parameters of one header value that are looked at
 REQUEST_LINE = re.compile(r"([A-Za-z]+) (\S+) SIP/2\.0")
 STATUS_LINE = re.compile(r"SIP/2\.0 ([1-6][0-9][0-9])(?: (.*))?")
 HEADER_NAME = re.compile(r"[A-Za-z0-9!%*_+`'~.-]+")
 CSEQ = re.compile(r"([0-9]{1,10})[ \t]+([A-Za-z]+)")
-_QUOTED = r'"[^"\\]*+(?:\\.[^"\\]*+)*+"?'  # a quoted string; unclosed, it runs to the end
-# One comma-separated value; the lookahead skips separators and blanks without a match each.
-_VALUE = re.compile(rf'(?=[^\s,])(?:{_QUOTED}|<[^>]*+>?|[^"<,]++)++', re.S)
-# What precedes ;params: a display name and the first <uri> (group 1), or a bare URI / sent-by.
-_ADDRESS = re.compile(rf'(?:{_QUOTED}|[^"<;]++)*+(?:<([^>]*+)>?)?(?:{_QUOTED}|[^";]++)*+', re.S)
-_PARAM = re.compile(rf'(?:{_QUOTED}|[^";]++)++', re.S)  # one ;-separated parameter
-_BARE = re.compile(r"[^\s,;>]*+")  # an unquoted parameter value
-_ESCAPED = re.compile(r"\\(.)", re.S)
 
 
 class SipParseError(ValueError):
@@ -118,45 +111,6 @@ class SipMessage:
         lines = [start, *(f"{n}: {v}" for n, v in self.headers if n != "Content-Length")]
         lines.append(f"Content-Length: {len(self.body)}")
         return ("\r\n".join(lines) + "\r\n\r\n").encode() + self.body
-
-
-def unquote(text: str) -> str:
-    """The content of a quoted string (escapes undone); other text as it is."""
-    if not text.startswith('"'):
-        return text
-    end = -1 if len(text) > 1 and text.endswith('"') else len(text)
-    return _ESCAPED.sub(r"\1", text[1:end])
-
-
-def header_param(value: str, name: str) -> str:
-    """A `;name=value` parameter among the first MAX_PARAMS of a header value ('' when
-    absent), after its URI part: `tag` of `<sip:a;tag=x>;tag=y` is y."""
-    key = name.lower()
-    for match in islice(_PARAM.finditer(value, _ADDRESS.match(value).end()), MAX_PARAMS):
-        param, _, param_value = match.group().partition("=")
-        if param.strip().lower() == key:
-            param_value = param_value.strip()
-            if param_value.startswith('"'):
-                return unquote(param_value)
-            return _BARE.match(param_value).group()
-    return ""
-
-
-def header_uri(value: str) -> str:
-    """The URI of a name-addr or addr-spec header value (From, To, Contact)."""
-    uri = _ADDRESS.match(value).group(1)
-    return uri if uri is not None else value.split(";")[0].strip()
-
-
-def iter_values(value: str) -> Iterator[str]:
-    """Comma-separated header values, not splitting inside quotes or <...>."""
-    for match in _VALUE.finditer(value):
-        if part := match.group().strip():
-            yield part
-
-
-def split_values(value: str) -> list[str]:
-    return list(iter_values(value))
 
 
 def parse(data: bytes) -> SipMessage:

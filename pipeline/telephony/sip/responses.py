@@ -5,7 +5,8 @@ In: the request being answered (or the dialog's identity). Out: a `SipMessage` r
 
 import secrets
 
-from pipeline.telephony.sip.message import SipMessage, header_param
+from pipeline.telephony.sip.header_values import header_param
+from pipeline.telephony.sip.message import SipMessage
 
 SERVER = "switchboard"
 ALLOW = "INVITE, ACK, BYE, CANCEL, OPTIONS, REFER, NOTIFY"

@@ -25,7 +25,8 @@ from pipeline.telephony.sip.answers import AnswerCache
 from pipeline.telephony.sip.call import SipCall
 from pipeline.telephony.sip.dialog import Dialog
 from pipeline.telephony.sip.handler import CallHandler, NotStartedHook, ignore_not_started
-from pipeline.telephony.sip.message import SipMessage, SipParseError, header_param, parse
+from pipeline.telephony.sip.header_values import header_param
+from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
 from pipeline.telephony.sip.responses import ALLOW, response
 from pipeline.telephony.sip.transport import Peer, SipTransport, TcpLimits, local_address
 
