@@ -39,19 +39,27 @@ class EchoProcess:
         return self.log_path.read_text(errors="replace")
 
     def stop(self) -> None:
-        self.process.terminate()
-        try:
-            self.process.wait(10)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(10)
+        stop_process(self.process)
 
 
-def start_echo_process(log_dir: Path, sip_port: int, **agent: Any) -> EchoProcess:
-    """The echo SIP server on 127.0.0.1:`sip_port` with `agent` settings, once it listens."""
+def stop_process(process: subprocess.Popen) -> None:
+    """SIGTERM, then SIGKILL if it has not exited within 10 s."""
+    process.terminate()
+    try:
+        process.wait(10)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait(10)
+
+
+def start_echo_process(
+    log_dir: Path, sip_port: int, script: str = __file__, **agent: Any
+) -> EchoProcess:
+    """The echo SIP server on 127.0.0.1:`sip_port` with `agent` settings, once it listens
+    (`script`: another server script taking the same argument and printing "ready")."""
     settings = {"host": "127.0.0.1", "sip_port": sip_port, **agent}
-    log_path = log_dir / f"sip-echo-{sip_port}.log"
-    command = [sys.executable, __file__, json.dumps(settings, default=str)]
+    log_path = log_dir / f"sip-echo-{settings['host']}-{sip_port}.log"
+    command = [sys.executable, script, json.dumps(settings, default=str)]
     with log_path.open("w") as log_file:
         process = subprocess.Popen(
             command, cwd=REPO, stdout=subprocess.PIPE, stderr=log_file, text=True

@@ -118,6 +118,7 @@ def sipp_command(
     port: int,
     *,
     calls: int = 1,
+    limit: int = 0,
     local_ip: str = "127.0.0.1",
     transport: str = "u1",
     keys: dict[str, str] | None = None,
@@ -126,12 +127,12 @@ def sipp_command(
     extra: tuple[str, ...] = (),
 ) -> list[str]:
     """sipp running tests/sipp/<scenario>.xml (or the file `scenario`) against
-    127.0.0.1:`port`, `calls` at once (a bare <pause/> lasts `pause_ms`); sipp exits 0 when
-    every call followed the scenario."""
+    127.0.0.1:`port`, `calls` at once, or `limit` at once when given (a bare <pause/> lasts
+    `pause_ms`); sipp exits 0 when every call followed the scenario."""
     command = [
         "sipp", "127.0.0.1:" + str(port), "-sf", str(_scenario_file(scenario)),
         "-i", local_ip, "-p", str(free_port()), "-mp", str(free_port() & ~1),
-        "-m", str(calls), "-l", str(calls), "-r", str(calls), "-t", transport,
+        "-m", str(calls), "-l", str(limit or calls), "-r", str(limit or calls), "-t", transport,
         "-d", str(pause_ms), "-nostdin", "-trace_err",
         "-timeout", f"{timeout_s}s", "-timeout_error", *extra,
     ]  # fmt: skip

@@ -3,11 +3,29 @@ The agent's settings, its secrets and the checks that refuse an unsafe agent. He
 agent-deployment.yaml renders them.
 */}}
 
-{{/* The CIDRs that may place calls: agent.allowedPeers, else networkPolicy.pbx.peers' ipBlocks. */}}
+{{/* The PBX's CIDRs: agent.allowedPeers, else networkPolicy.pbx.peers' ipBlocks. */}}
 {{- define "switchboard.agentAllowedPeers" -}}
 {{- $peers := .Values.agent.allowedPeers -}}
 {{- if not $peers -}}
 {{- range .Values.networkPolicy.pbx.peers }}{{ with .ipBlock }}{{ $peers = append $peers .cidr }}{{ end }}{{ end -}}
+{{- end -}}
+{{- toJson $peers -}}
+{{- end -}}
+
+{{/*
+Who may reach the agent's call ports: the PBX networks and, with the SIP proxy on, where its SIP
+comes from as the agent sees it: sipProxy.podNetworks (pod and Service networks) and the
+recordRouteAddress when it is an IPv4 address (answers to the agent's BYE come back from it).
+*/}}
+{{- define "switchboard.agentCallPeers" -}}
+{{- $peers := include "switchboard.agentAllowedPeers" . | fromJsonArray -}}
+{{- $p := .Values.sipProxy -}}
+{{- if $p.enabled -}}
+{{- $peers = concat $peers $p.podNetworks -}}
+{{- if regexMatch "^[0-9]+\\.[0-9]+\\.[0-9]+\\.[0-9]+$" $p.recordRouteAddress -}}
+{{- $peers = append $peers (printf "%s/32" $p.recordRouteAddress) -}}
+{{- end -}}
+{{- $peers = uniq $peers -}}
 {{- end -}}
 {{- toJson $peers -}}
 {{- end -}}
@@ -44,7 +62,7 @@ Secrets are not here: see switchboard.agentSecretEnv.
 {{- end -}}
 {{- $p := $v.agent.ports -}}
 {{- $agent := dict "host" "0.0.0.0" "sip_port" $p.sip "rtp_port_min" $v.agent.rtp.portMin "rtp_port_max" $v.agent.rtp.portMax "audiosocket_port" $p.audiosocket "websocket_port" $p.websocket "metrics_port" $p.metrics "health_port" $p.health "drain_timeout_s" $v.agent.shutdown.callDrainSeconds -}}
-{{- $_ := set $agent "allowed_peers" (include "switchboard.agentAllowedPeers" . | fromJsonArray) -}}
+{{- $_ := set $agent "allowed_peers" (include "switchboard.agentCallPeers" . | fromJsonArray) -}}
 {{- $_ := set $agent "max_calls" $v.agent.maxCalls -}}
 {{- with $v.agent.sipAuth.user }}{{ $_ := set $agent "sip_auth_user" . }}{{ end -}}
 {{- $settings := dict "asr" $asr "tts" $tts "llm" $llm "turn" $turn "agent" $agent -}}
@@ -105,6 +123,9 @@ plain text. Call with the root context and the merged settings: (dict "root" $ "
 {{- if hasKey (default dict $v.agent.settings.agent) $old -}}
 {{- fail (printf "agent.settings.agent.%s is deprecated and would be ignored: set %s" $old $new) -}}
 {{- end -}}
+{{- end -}}
+{{- if and $v.sipProxy.enabled $agent.sip_transfer_target (not (contains ":" (toString $agent.sip_transfer_target))) -}}
+{{- fail "agent.settings.agent.sip_transfer_target is a bare extension, which is dialled at the address that sent the INVITE: behind sipProxy that is the proxy, not the PBX. Give a SIP URI (sip:1000@pbx.example)" -}}
 {{- end -}}
 {{- if and $agent.sip_auth_user (not $v.agent.sipAuth.passwordSecret.name) -}}
 {{- fail "SIP digest authentication needs its password: name a Secret in agent.sipAuth.passwordSecret" -}}

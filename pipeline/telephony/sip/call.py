@@ -2,7 +2,8 @@
 
 In: an INVITE the server has admitted (allowed peer, authenticated, under capacity), then the
 requests the server found inside its dialog (ACK, CANCEL, BYE, re-INVITE, NOTIFY). Out: 180
-and 200 with our SDP (`session.py`: the answer, or our offer when the INVITE had none), or
+and 200 with our SDP (`session.py`: the answer, or our offer when the INVITE had none; both
+with the request's Record-Route copied, RFC 3261 12.1.1, so a proxy stays on the path), or
 488 for SDP we cannot take, 503 with no free RTP port, 487 when cancelled while ringing; the
 media leg handed to the `CallHandler`; BYE or REFER when the bot ends the call. A call
 refused or failed before it reached the handler is reported to `on_not_started`. Anything
@@ -73,7 +74,7 @@ class SipCall:
 
     def _ok(self, request: SipMessage) -> SipMessage:
         """200 with our SDP (the answer, or our offer when the INVITE had none)."""
-        headers = [("Contact", self.dialog.contact), ("Allow", ALLOW)]
+        headers = [*_record_route(request), ("Contact", self.dialog.contact), ("Allow", ALLOW)]
         headers.append(("Content-Type", "application/sdp"))
         body = self.sdp.body(self.leg.local_port)
         return response(request, 200, to_tag=self.dialog.local_tag, headers=headers, body=body)
@@ -108,7 +109,8 @@ class SipCall:
             log.warning("call %s: %s", self.dialog.call_id, exc)
             self._answer(503, headers=[("Retry-After", "5")])
             return False
-        self.send(response(self.invite, 180, to_tag=self.dialog.local_tag))
+        ringing = _record_route(self.invite)
+        self.send(response(self.invite, 180, to_tag=self.dialog.local_tag, headers=ringing))
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(self._cancelled.wait(), self.ring_s)
         if self._cancelled.is_set():
@@ -139,7 +141,7 @@ class SipCall:
         if self.state != "confirmed":
             return  # the caller hung up
         if outcome == "transfer" and self.transfer_target:
-            await self.transfer.run(self.transfer_target)
+            await self.transfer.run(self.transfer_target, info.transfer_context)
         if self.state == "confirmed":
             self.state = "ended"
             await self.leg.close()
@@ -193,3 +195,8 @@ class SipCall:
         self.sdp.apply(self.leg, start=False)
         reply(self._ok(request))
         log.info("call %s: re-INVITE, we are now %s", self.dialog.call_id, self.sdp.direction)
+
+
+def _record_route(request: SipMessage) -> list[tuple[str, str]]:
+    """The request's Record-Route values, for the answer that makes (or keeps) its dialog."""
+    return [("Record-Route", value) for value in request.get_all("Record-Route")]

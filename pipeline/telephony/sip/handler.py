@@ -31,6 +31,8 @@ class CallInfo:
     caller: str  # the From URI
     callee: str  # the request URI
     peer: str  # host:port the INVITE came from
+    # The handler may add headers for the REFER of a "transfer" (transfer.context_headers).
+    transfer_context: list[tuple[str, str]] = field(default_factory=list, compare=False)
 
 
 class CallHandler(Protocol):

@@ -2,13 +2,15 @@
 
 In: SIP messages from the UDP/TCP listeners (which drop everything from peers outside the
 gate's allow-list before it is read). Out: answers to requests that belong to no call
-(OPTIONS 200, 400 for malformed requests, 481 for requests outside any dialog of ours, 482
-for a second INVITE with a Call-ID in use, 405 for other methods, and the refusals of
-`admission.py`: 420, 403, 401, 503, 486/503) and a `SipCall` task per admitted INVITE. A request
-reaches a call only when it is inside its dialog (Call-ID and both tags; a CANCEL: its
-INVITE's transaction); with digest authentication on, a re-INVITE is challenged like the
-first INVITE. Retransmitted requests get the last final answer again (`answers.py`, bounded
-by count and bytes; stateless answers are rebuilt rather than kept). An error in one message
+(OPTIONS 200, or 503 while draining or at agent.max_calls; 400 for malformed requests, 481
+for requests outside any dialog of ours, 482 for a second INVITE with a Call-ID in use, 405
+for other methods, and the refusals of `admission.py`: 420, 403, 401, 503, 486/503) and a
+`SipCall` task per admitted INVITE. A request reaches a call only when it is inside its
+dialog (Call-ID and both tags; a CANCEL: its INVITE's transaction); with digest
+authentication on, a re-INVITE is challenged like the first INVITE. The top Via of each
+request gets `received`/`rport` (routing.py); answers go to the address and port the request
+came from. Retransmitted requests get the last final answer again (`answers.py`, bounded by
+count and bytes; stateless answers are rebuilt rather than kept). An error in one message
 or one call never reaches another. Each INVITE refused or failed before it reached the
 handler is reported to `on_not_started`.
 """
@@ -28,6 +30,7 @@ from pipeline.telephony.sip.handler import CallHandler, NotStartedHook, ignore_n
 from pipeline.telephony.sip.header_values import header_param
 from pipeline.telephony.sip.message import SipMessage, SipParseError, parse
 from pipeline.telephony.sip.responses import ALLOW, response
+from pipeline.telephony.sip.routing import mark_received
 from pipeline.telephony.sip.transport import Peer, SipTransport, TcpLimits, local_address
 
 log = logging.getLogger(__name__)
@@ -114,6 +117,7 @@ class SipServer:
             return
         try:
             if message.is_request:
+                mark_received(message, peer.host, peer.port)
                 self._request(message, peer)
             elif call := self.calls.get(message.get("Call-ID")):
                 call.dialog.on_response(message)
@@ -134,7 +138,7 @@ class SipServer:
         if repeat is not None:
             self.transport.send(peer, repeat)  # a retransmission
         elif method == "OPTIONS":
-            reply(200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")])
+            self._options(request, peer)
         elif method == "CANCEL":
             if call is None or not call.dialog.cancels(request):
                 reply(481)
@@ -167,6 +171,19 @@ class SipServer:
         else:
             reply(405, headers=[("Allow", ALLOW)])
 
+    def _options(self, request: SipMessage, peer: Peer) -> None:
+        """200 with Allow; 503 while draining or full, so a proxy's probes (a dispatcher's
+        OPTIONS) stop choosing this agent until it has room again."""
+        refusal = self.gate.refusal(peer.host)
+        if refusal in ("draining", "busy"):
+            retry = "30" if refusal == "draining" else "5"
+            answer = response(request, 503, headers=[("Retry-After", retry)])
+        else:
+            answer = response(
+                request, 200, headers=[("Allow", ALLOW), ("Accept", "application/sdp")]
+            )
+        self._send(peer, answer, remember=False)
+
     def _admit(self, invite: SipMessage, peer: Peer, send: Callable[[SipMessage], bool]) -> None:
         refusal = self.admission.refusal(invite, peer.host)
         if refusal is not None:
@@ -178,7 +195,7 @@ class SipServer:
         send(response(invite, 100))
         local = self.settings.advertise_address or local_address(self.settings.host, peer.host)
         host = f"[{local}]" if ":" in local else local  # an IPv6 address in a URI
-        dialog = Dialog(invite, peer, f"{host}:{self.port}", send)
+        dialog = Dialog(invite, peer, f"{host}:{self.port}", send, send_to=self._send)
         call = SipCall(
             invite, dialog, send, self.open_leg, self.handler,
             ring_s=self.settings.sip_ring_ms / 1000,

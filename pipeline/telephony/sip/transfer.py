@@ -3,12 +3,14 @@
 In: the call's dialog, the configured target (`agent.sip_transfer_target`: a SIP URI, or a
 bare extension dialled at the host that sent the INVITE: the allowed PBX or SBC, never a host
 named in the caller's headers), and the caller's NOTIFYs about how the transfer went. Out:
-REFER sent; `run` returns once the transfer is reported done, refused, or not reported within
-TRANSFER_WAIT_S (the call then gets its BYE either way).
+REFER sent (with the call's context headers, `context_headers`); `run` returns once the
+transfer is reported done, refused, or not reported within TRANSFER_WAIT_S (the call then
+gets its BYE either way).
 """
 
 import asyncio
 import logging
+from collections.abc import Mapping, Sequence
 
 from pipeline.telephony.sip.dialog import Dialog
 from pipeline.telephony.sip.message import SipMessage
@@ -16,6 +18,28 @@ from pipeline.telephony.sip.message import SipMessage
 log = logging.getLogger(__name__)
 
 TRANSFER_WAIT_S = 10.0  # how long the transferee may take to report before we hang up
+UUI_MAX_OCTETS = 128  # ISDN user-to-user information, protocol discriminator included
+IA5 = b"\x04"  # the ISDN UUI protocol discriminator for IA5 (ASCII) characters
+X_HEADER_PREFIX = "X-Switchboard-"
+
+
+def _plain(value: str) -> str:
+    """`value` with only printable ASCII, no ';' or ',' (safe in a header and in UUI)."""
+    return "".join(c for c in str(value) if " " <= c <= "~" and c not in ";,")
+
+
+def context_headers(fields: Mapping[str, str], style: str) -> list[tuple[str, str]]:
+    """The REFER's context headers for `fields` (e.g. call_id, intent, order_number):
+    "uui" one RFC 7433 User-to-User header, hex-encoded ISDN UUI (IA5 discriminator, then
+    `name=value` pairs joined with ';', cut to UUI_MAX_OCTETS); "x-headers" one
+    X-Switchboard-<Name> header per non-empty field; "none" nothing."""
+    pairs = [(name, _plain(value)) for name, value in fields.items() if value]
+    if style == "x-headers":
+        return [(X_HEADER_PREFIX + name.replace("_", "-").title(), v) for name, v in pairs]
+    if style != "uui" or not pairs:
+        return []
+    data = (IA5 + ";".join(f"{n}={v}" for n, v in pairs).encode("ascii"))[:UUI_MAX_OCTETS]
+    return [("User-to-User", f"{data.hex()};encoding=hex;purpose=isdn-uui;content=isdn-uui")]
 
 
 def refer_target(target: str, pbx_host: str) -> str:
@@ -32,12 +56,12 @@ class Transfer:
         self.dialog = dialog
         self._done = asyncio.Event()
 
-    async def run(self, target: str) -> None:
+    async def run(self, target: str, context: Sequence[tuple[str, str]] = ()) -> None:
+        """REFER to `target`, carrying the `context` headers (`context_headers`)."""
         uri = refer_target(target, self.dialog.peer.host)
         call_id = self.dialog.call_id
-        answer = await self.dialog.request(
-            "REFER", [("Refer-To", f"<{uri}>"), ("Referred-By", self.dialog.contact)]
-        )
+        headers = [("Refer-To", f"<{uri}>"), ("Referred-By", self.dialog.contact), *context]
+        answer = await self.dialog.request("REFER", headers)
         if answer is None or answer.status >= 300:
             status = answer.status if answer else "no answer"
             log.warning("call %s: REFER to %s refused (%s); hanging up", call_id, uri, status)
