@@ -11,6 +11,7 @@ from pipecat.turns.user_stop import (
 from pipeline.agent.call import turn_stop_strategy, user_params
 from pipeline.settings import SettingsError, load_settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+from pipeline.turn.stop_strategy import HoldingTurnStopStrategy
 
 
 def _analyzer(strategy: object) -> object:
@@ -21,7 +22,18 @@ def _analyzer(strategy: object) -> object:
 def test_smart_is_the_default_and_uses_the_shared_engine() -> None:
     settings = load_settings()
     assert settings.agent.turn_mode == "smart"
-    assert isinstance(_analyzer(turn_stop_strategy(settings)), SharedSmartTurnAnalyzer)
+    strategy = turn_stop_strategy(settings)
+    assert isinstance(strategy, HoldingTurnStopStrategy)
+    assert isinstance(_analyzer(strategy), SharedSmartTurnAnalyzer)
+
+
+def test_the_smart_policy_and_the_vad_follow_their_settings(monkeypatch) -> None:
+    monkeypatch.setenv("SWITCHBOARD_TURN_POLICY__OPEN_HOLD_S", "1.75")
+    monkeypatch.setenv("SWITCHBOARD_AGENT__VAD_MIN_VOLUME", "0.7")
+    params = user_params(load_settings())
+    [strategy] = params.user_turn_strategies.stop
+    assert isinstance(strategy, HoldingTurnStopStrategy) and strategy._policy.open_hold_s == 1.75
+    assert params.vad_analyzer.params.min_volume == 0.7
 
 
 def test_stock_uses_pipecats_own_analyzer_per_call() -> None:

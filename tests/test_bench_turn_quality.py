@@ -20,7 +20,7 @@ from pipeline.bench.turn_quality.replay import (
     vad_track,
 )
 from pipeline.bench.turn_quality.score import Case, score, summarize
-from pipeline.bench.turn_quality.tradeoff import VAD_TIMEOUTS_S
+from pipeline.bench.turn_quality.tradeoff import END_HOLDS_S, VAD_TIMEOUTS_S
 from pipeline.callers.telephone_audio import agent_frames
 from pipeline.callers.utterance_audio import line_noise, render_utterance
 from pipeline.settings import TurnSettings
@@ -135,13 +135,12 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
         assert vad_stt["pauses_cut"] == 1
         assert vad_stt["latency_ms"]["p50"] > vad["latency_ms"]["p50"]
         assert {rate, f"{rate}_stt"} <= set(result["published_claim"])
-        # stock Smart Turn under its own name: today's shipped policy is the same one
+        # the shipped policy (the holding strategy) swept over its least hold; stock Smart Turn
+        # under its own name, asked as often (once per VAD stop)
         stock = result["results"][rate]["stock"]
-        assert (
-            stock["pauses_cut"] == smart["pauses_cut"]
-            and stock["latency_ms"] == smart["latency_ms"]
-        )
+        assert stock["model_calls"] == smart["model_calls"] and stock["missed"] == smart["missed"]
         curves = result["tradeoff"][rate]
+        assert [p["knob"] for p in curves["smart"]] == list(END_HOLDS_S)
         assert set(curves) == {"smart", "stock", "vad", "smart_stt", "stock_stt", "vad_stt"}
         assert [p["knob"] for p in curves["vad"]] == list(VAD_TIMEOUTS_S)
         shipped = next(p for p in curves["vad"] if p["knob"] == VAD_ONLY_TIMEOUT_S)
@@ -150,6 +149,7 @@ def test_command_writes_rates_latencies_and_the_claim(tmp_path: Path) -> None:
         latency = [p["latency_p50_ms"] for p in curves["vad"]]
         assert latency == sorted(latency) and latency[-1] - latency[0] > 1500  # 0.4 -> 2.0 s
     assert result["tradeoff_knobs"]["vad"] == "user_speech_timeout_s"
+    assert result["tradeoff_knobs"]["smart"] == "end_hold_s"
     assert len(result["utterances"]) == 2 * 6 * 3  # rates x modes x utterances
 
 

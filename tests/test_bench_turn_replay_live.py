@@ -25,11 +25,13 @@ from pipecat.turns.user_stop import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 
 from pipeline.bench.turn_quality.replay import replay_smart, replay_vad_only, vad_track
+from pipeline.bench.turn_quality.replay_holding import replay_holding
 from pipeline.callers.line import PACKET_S, PIPELINE_RATE
 from pipeline.callers.telephone_audio import agent_frames
 from pipeline.callers.utterance_audio import line_noise, render_utterance
 from pipeline.settings import TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+from pipeline.turn.stop_strategy import HoldingTurnStopStrategy
 
 pytestmark = pytest.mark.slow
 STOP_SECS = 0.2
@@ -106,4 +108,21 @@ def test_smart_turn_live_ends_turns_where_the_replay_does() -> None:
     assert len(live) == len(replay.decisions) >= 1
     for live_at, decision in zip(live, replay.decisions, strict=True):
         # the live turn ends once the model has answered: later by about the model's time
+        assert -0.05 <= live_at - decision.at_s < 0.15 + 2 * decision.model_ms / 1000 + 0.5
+
+
+def test_the_agents_holding_strategy_live_ends_turns_where_the_replay_does() -> None:
+    """The shipped policy (agent.turn_mode smart): the replay feeds the same strategy class the
+    frames the aggregator feeds it, and counts its holds in audio as it does live."""
+    frames = _frames()
+    turn = TurnSettings(device="cpu")
+
+    def strategy() -> HoldingTurnStopStrategy:
+        analyzer = SharedSmartTurnAnalyzer(settings=turn)
+        return HoldingTurnStopStrategy(turn_analyzer=analyzer, wait_for_transcript=False)
+
+    replay = asyncio.run(replay_holding(vad_track(frames, STOP_SECS), strategy()))
+    live = asyncio.run(_live_turn_ends(frames, strategy()))
+    assert len(live) == len(replay.decisions) >= 1
+    for live_at, decision in zip(live, replay.decisions, strict=True):
         assert -0.05 <= live_at - decision.at_s < 0.15 + 2 * decision.model_ms / 1000 + 0.5

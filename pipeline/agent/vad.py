@@ -1,9 +1,11 @@
 """Pipecat's Silero VAD analyzer, with one ONNX Runtime session for every call in the process.
 
-In: VADParams and a sample rate, as for Pipecat's SileroVADAnalyzer. Out: an analyzer that
-decides exactly as stock does (the same Pipecat code scores each window and resets the
-model's recurrent state), but whose model keeps only that state per call and runs the
-process's shared session (models.silero_vad), where stock Pipecat loads a session per call.
+In: VADParams and a sample rate, as for Pipecat's SileroVADAnalyzer (or the agent settings:
+`agent_vad`). Out: an analyzer that decides exactly as stock does (the same Pipecat code
+scores each window and resets the model's recurrent state), but whose model keeps only that
+state per call and runs the process's shared session (models.silero_vad), where stock Pipecat
+loads a session per call. `volume_smoothing` sets how fast the volume gate follows the
+loudness (Pipecat's own 0.2 unless given; the agent's settings say why they differ).
 """
 
 import onnxruntime as ort
@@ -11,6 +13,7 @@ from pipecat.audio.vad.silero import SileroOnnxModel, SileroVADAnalyzer
 from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams
 
 from models.silero_vad import silero_session
+from pipeline.settings import AgentSettings
 
 
 class _CallState(SileroOnnxModel):
@@ -25,9 +28,34 @@ class _CallState(SileroOnnxModel):
 class SharedSileroVADAnalyzer(SileroVADAnalyzer):
     """SileroVADAnalyzer whose model runs the process's shared session."""
 
-    def __init__(self, *, sample_rate: int | None = None, params: VADParams | None = None):
+    def __init__(
+        self,
+        *,
+        sample_rate: int | None = None,
+        params: VADParams | None = None,
+        volume_smoothing: float | None = None,
+    ):
         # SileroVADAnalyzer.__init__ would load a session; this sets up what it sets up.
         VADAnalyzer.__init__(self, sample_rate=sample_rate, params=params)
+        if volume_smoothing is not None:
+            self._smoothing_factor = volume_smoothing  # VADAnalyzer's exp_smoothing factor
         self._model = _CallState(silero_session())
         self._windows_since_reset = 0
         self._low_confidence_windows = 0
+
+
+def vad_params(agent: AgentSettings) -> VADParams:
+    """The agent's VAD parameters (agent.vad_*; the settings say why each has its value)."""
+    return VADParams(
+        confidence=agent.vad_confidence,
+        start_secs=agent.vad_start_secs,
+        stop_secs=agent.vad_stop_secs,
+        min_volume=agent.vad_min_volume,
+    )
+
+
+def agent_vad(agent: AgentSettings) -> SharedSileroVADAnalyzer:
+    """The VAD one call of the agent runs."""
+    return SharedSileroVADAnalyzer(
+        params=vad_params(agent), volume_smoothing=agent.vad_volume_smoothing
+    )

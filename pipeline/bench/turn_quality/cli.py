@@ -57,6 +57,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help="with the transcript wait: each fragment's words arrive as a final transcript this "
         "long after its last word (default: no final transcript, the p99 timer ends the wait)",
     )
+    parser.add_argument(
+        "--vad-check",
+        action="store_true",
+        help="only check the VAD: which generated sounds (short answers, line noise, DTMF, "
+        "breath, the agent's echo, a room talker) start a turn, agent.vad_* against Pipecat's "
+        "defaults",
+    )
     parser.add_argument("--plot", help="draw the tradeoff curves to this PNG")
     parser.add_argument("--json", help="write the figures to this file")
     parser.set_defaults(func=run)
@@ -107,6 +114,8 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.bench.turn_quality.tables import print_results, print_tradeoff
 
     quiet_pipecat_logs()
+    if args.vad_check:
+        return _vad_check(args, settings)
     try:
         sweep = _sweep(args.sweep_ms)
         if args.stt_delay_ms is not None and args.stt_delay_ms < 0:
@@ -142,4 +151,20 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
             "published_claim": claim,
         },
     )
+    return 0
+
+
+def _vad_check(args: argparse.Namespace, settings: Settings) -> int:
+    """Print and write (--json) what vad_check.check measures."""
+    from pipeline.bench.report import machine, write_json
+    from pipeline.bench.turn_quality.vad_check import check
+
+    result = check(settings.agent)
+    for rate, configs in result.items():
+        for name, row in configs.items():
+            false_starts = ", ".join(row.get("false_starts", [])) or "-"
+            unheard = ", ".join(row["unheard"]) or "-"
+            print(f"{rate} Hz {name:18} unheard: {unheard:40} false starts: {false_starts}")
+    vad = {k: v for k, v in settings.agent.model_dump().items() if k.startswith("vad_")}
+    write_json(args.json, {"agent_vad": vad, "machine": machine(), "vad_check": result})
     return 0

@@ -6,7 +6,7 @@ stop_secs (-> a VadTrack, computed once), then a mode: "vad" with its speech tim
 taken at and the model time it took.
 
 What decides the end of a turn in a live pipeline (Pipecat 1.14's LLMUserAggregator):
-- Silero VAD (`SileroVADAnalyzer`, `VADParams(stop_secs=agent.vad_stop_secs)`) sees each frame
+- Silero VAD (the agent's, `pipeline.agent.vad.agent_vad`: agent.vad_*) sees each frame
   first; a SPEAKING/QUIET transition becomes a VADUserStarted/StoppedSpeakingFrame that the
   aggregator queues, so the stop strategy gets it after the frame itself.
 - smart (`TurnAnalyzerUserTurnStopStrategy`): every frame goes to the analyzer's
@@ -32,7 +32,7 @@ from typing import Literal
 from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, EndOfTurnState
 from pipecat.audio.turn.smart_turn import base_smart_turn
 from pipecat.audio.vad.silero import SileroVADAnalyzer
-from pipecat.audio.vad.vad_analyzer import VADParams, VADState
+from pipecat.audio.vad.vad_analyzer import VADAnalyzer, VADParams, VADState
 from pipecat.turns.user_stop.speech_timeout_user_turn_stop_strategy import (
     SpeechTimeoutUserTurnStopStrategy,
 )
@@ -57,7 +57,7 @@ class Replay:
     fallbacks: int = 0  # questions the engine did not answer (overloaded, deadline, error)
 
 
-class _AudioClock:
+class AudioClock:
     """Stands in for the `time` module inside BaseSmartTurn: monotonic() is audio time."""
 
     def __init__(self) -> None:
@@ -71,7 +71,7 @@ class _AudioClock:
 
 
 @contextlib.contextmanager
-def _audio_time(clock: _AudioClock) -> Iterator[None]:
+def audio_time(clock: AudioClock) -> Iterator[None]:
     real = base_smart_turn.time
     base_smart_turn.time = types.SimpleNamespace(
         monotonic=clock.monotonic, perf_counter=clock.perf_counter
@@ -88,12 +88,24 @@ class VadTrack:
 
     frames: list[tuple[float, bytes, str]]
     start_secs: float  # the VAD's start_secs, which the analyzer pads its segment with
+    stop_secs: float = 0.2  # the VAD's stop_secs, which its stop frames carry
 
 
-def vad_track(frames: list[bytes], stop_secs: float) -> VadTrack:
-    """Silero VAD over the frames, transitions reported as VADController reports them."""
-    vad = SileroVADAnalyzer(params=VADParams(stop_secs=stop_secs))
+def vad_track(
+    frames: list[bytes],
+    stop_secs: float,
+    vad: VADAnalyzer | None = None,
+    warm: list[bytes] | None = None,
+) -> VadTrack:
+    """Silero VAD over the frames, transitions reported as VADController reports them.
+    `vad`: the analyzer to run (the agent's, pipeline/agent/vad.py); by default stock
+    Pipecat's with stop_secs and Pipecat's other defaults. `warm`: line audio the VAD hears
+    first, unrecorded, as in a call already under way (its volume gate reads 0 until it has
+    heard 0.4 s)."""
+    vad = vad or SileroVADAnalyzer(params=VADParams(stop_secs=stop_secs))
     vad.set_sample_rate(PIPELINE_RATE)
+    for frame in warm or []:
+        vad._run_analyzer(frame)
     state, track = VADState.QUIET, []
     for i, frame in enumerate(frames):
         new = vad._run_analyzer(frame)  # what analyze_audio runs on its executor thread
@@ -102,7 +114,7 @@ def vad_track(frames: list[bytes], stop_secs: float) -> VadTrack:
             event, state = ("start" if new == VADState.SPEAKING else "stop"), new
         track.append(((i + 1) * PACKET_S, frame, event))
     vad._executor.shutdown(wait=False)
-    return VadTrack(track, vad.params.start_secs)
+    return VadTrack(track, vad.params.start_secs, vad.params.stop_secs)
 
 
 def replay_vad_only(track: VadTrack, timeout_s: float = VAD_ONLY_TIMEOUT_S) -> Replay:
@@ -133,8 +145,8 @@ async def replay_smart(
     analyzer.clear()
     result = Replay([])
     speaking = False
-    clock = _AudioClock()
-    with _audio_time(clock):
+    clock = AudioClock()
+    with audio_time(clock):
         for at, frame, event in track.frames:
             clock.now = at
             if analyzer.append_audio(frame, speaking) == EndOfTurnState.COMPLETE:

@@ -15,6 +15,7 @@ from collections.abc import Callable
 
 import numpy as np
 
+from pipeline.agent.vad import agent_vad
 from pipeline.bench.calls.scenario import Scenario
 from pipeline.bench.turn_quality.memo_engine import MemoEngine
 from pipeline.bench.turn_quality.recordings import RecordedCase
@@ -30,6 +31,7 @@ from pipeline.turn.engine_registry import shared_engine
 
 RATES = (PIPELINE_RATE, LINE_RATE)
 TAIL_S = 4.5  # line noise after the last word: longer than Smart Turn's 3 s silence timeout
+WARM_S = 1.0  # line noise the VAD hears before each utterance, as in a call under way
 # The model's verdict is what is measured, so the engine waits for it however loaded the machine
 # is (the agent's deadline would turn a slow answer into a fallback, mixing load into the
 # audio-time results); its time is measured and reported, and fallbacks still counted.
@@ -81,12 +83,18 @@ async def replay_case(
         return None
     audio, spans = heard
     stop_secs = settings.agent.vad_stop_secs
-    track = vad_track(await agent_frames(audio, rate), stop_secs)
+    warm = await agent_frames(line_noise(int(WARM_S * rate), case.seed + 2, rate), rate)
+    vad = agent_vad(settings.agent)
+    track = vad_track(await agent_frames(audio, rate), stop_secs, vad, warm)
     words = None if stt_delay_s is None else transcripts(case.fragments, spans, stt_delay_s)
+    # What a policy reads: each fragment's words as it ends. A live turn cannot end before its
+    # transcript is in hand (the wait below), and a policy re-reads the words when they come,
+    # so it decides on these; the STT's delay only moves when the turn ends (the wait).
+    heard = transcripts(case.fragments, spans, 0.0)
     scored = {}
     for policy in modes:
         for knob in policy.sweep:
-            replay = await policy.replay(track, knob, words)
+            replay = await policy.replay(track, knob, heard)
             scored[(policy.mode, knob)] = (score(case, replay, spans), replay)
             if stt_p99_s > 0:
                 waited = wait_for_transcript(replay, track, stt_p99_s, stop_secs, words)
@@ -107,7 +115,7 @@ async def measure(
     (shipped values)."""
     turn = settings.turn.model_copy(update={"deadline_ms": DEADLINE_MS})
     engine = MemoEngine(shared_engine(turn))
-    modes = policies(turn, engine)
+    modes = policies(turn, engine, settings.turn_policy)
     shipped = {p.mode + bound: p.shipped for p in modes for bound in BOUNDS}
     results, tradeoff, rows = {}, {}, []
     for rate in RATES:

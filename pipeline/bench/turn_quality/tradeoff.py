@@ -10,10 +10,13 @@ complete utterances, as eot-bench plots them; and whether a curve lies below VAD
   VAD stop; runs with Pipecat's default.
 - stock: stock Smart Turn (agent.turn_mode=stock): asked at each VAD stop, "incomplete" waits for
   `SmartTurnParams.stop_secs` of silence; its default only.
-- smart: the policy the agent ships (agent.turn_mode=smart), swept over its silence timeout.
-  It is the stock policy on the shared engine today; a new policy replaces its entry here.
-A policy's replay also receives the transcripts (when each fragment's words arrive, --stt-delay-ms
-after them), so a policy that reads the words is replayed as the live agent would feed it.
+- smart: the policy the agent ships (agent.turn_mode=smart: pipeline/turn/stop_strategy.py with
+  the settings' turn_policy), the agent's own strategy object replayed (replay_holding.py),
+  swept over turn_policy.end_hold_s, the least hold (0: a turn the model is sure of ends at the
+  VAD stop), which trades latency for fewer cuts as VAD-only's timeout does.
+A policy's replay also receives the transcripts (when each fragment's words arrive: as the
+fragment ends, or --stt-delay-ms after it), so a policy that reads the words is replayed as the
+live agent would feed it.
 """
 
 from collections.abc import Awaitable, Callable
@@ -30,13 +33,16 @@ from pipeline.bench.turn_quality.replay import (
     replay_smart,
     replay_vad_only,
 )
+from pipeline.bench.turn_quality.replay_holding import replay_holding
 from pipeline.bench.turn_quality.transcript_wait import Transcript
-from pipeline.settings import TurnSettings
+from pipeline.settings import TurnPolicySettings, TurnSettings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+from pipeline.turn.stop_strategy import HoldingTurnStopStrategy
 
 VAD_TIMEOUTS_S = (0.4, 0.6, 0.8, 1.0, 1.25, 1.5, 2.0)
-SMART_STOP_SECS = (0.6, 1.0, 1.5, 2.0, 3.0)
+END_HOLDS_S = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0, 1.25)
 GRID_MS = 10.0  # below_vad compares the curves this often
+_SAME_MS = 1e-6  # latencies this close are the same (sums of 20 ms frames in floats)
 
 ReplayAt = Callable[[VadTrack, float, list[Transcript] | None], Awaitable[Replay]]
 
@@ -55,7 +61,11 @@ class Policy:
         return sorted({*self.values, self.shipped})
 
 
-def policies(turn: TurnSettings, engine: MemoEngine) -> list[Policy]:
+def policies(
+    turn: TurnSettings, engine: MemoEngine, policy: TurnPolicySettings | None = None
+) -> list[Policy]:
+    policy = policy or TurnPolicySettings()
+
     async def vad(track: VadTrack, timeout_s: float, _words: list[Transcript] | None) -> Replay:
         return replay_vad_only(track, timeout_s)
 
@@ -66,9 +76,17 @@ def policies(turn: TurnSettings, engine: MemoEngine) -> list[Policy]:
         analyzer = SharedSmartTurnAnalyzer(engine=engine, settings=turn, params=params)
         return await replay_smart(track, analyzer, lambda: engine.last_ms)
 
+    async def holding(track: VadTrack, hold_s: float, words: list[Transcript] | None) -> Replay:
+        strategy = HoldingTurnStopStrategy(
+            turn_analyzer=SharedSmartTurnAnalyzer(engine=engine, settings=turn),
+            policy=policy.model_copy(update={"end_hold_s": hold_s}),
+            wait_for_transcript=False,
+        )
+        return await replay_holding(track, strategy, words, lambda: engine.last_ms)
+
     stock = SmartTurnParams().stop_secs
     return [
-        Policy("smart", "stop_secs", SMART_STOP_SECS, stock, smart_turn),
+        Policy("smart", "end_hold_s", END_HOLDS_S, policy.end_hold_s, holding),
         Policy("stock", "stop_secs", (stock,), stock, smart_turn),
         Policy("vad", "user_speech_timeout_s", VAD_TIMEOUTS_S, VAD_ONLY_TIMEOUT_S, vad),
     ]
@@ -105,7 +123,7 @@ def below_vad(curve: list[dict], vad: list[dict], up_to_ms: float = 1500.0) -> b
     dense = np.arange(vad_x[0], up_to_ms, GRID_MS).tolist() + [up_to_ms]
     grid = sorted({x for x in vad_x + mine_x + dense if vad_x[0] <= x <= up_to_ms})
     for at in grid:
-        if not mine_x or at < mine_x[0]:
+        if not mine_x or at < mine_x[0] - _SAME_MS:
             return False  # the policy does not answer that soon
         reached = min(y for x, y in zip(mine_x, mine_y, strict=True) if x <= at)
         if at <= mine_x[-1]:
