@@ -14,7 +14,7 @@ PIP_CONSTRAINTS := $(if $(CONSTRAINTS),-c $(CONSTRAINTS))
 LLAMA_CMAKE_ARGS ?= -DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON
 LLAMA_REQUIREMENT := $(shell grep -o '"llama-cpp-python[^"]*"' pyproject.toml)
 
-.PHONY: venv test lint demo bench clean peers gpu-assets gpu-check gpu-check-cpu
+.PHONY: venv check test lint demo bench clean peers gpu-assets gpu-check gpu-check-cpu
 
 venv: $(VENV)/.installed
 
@@ -35,14 +35,21 @@ lint: venv
 	$(BIN)/lint-imports
 
 # Real peers the tests call through: the SIP tests' sipp (Debian: sip-tester) and baresip,
-# and the browser test's headless Chromium. baresip-core: baresip without a desktop stack.
-PEERS := sipp baresip chromium
+# Kamailio (the SIP proxy tests; its dispatcher, tm, rr and ipops modules are in the base
+# package), and the browser test's headless Chromium. baresip-core: baresip without a desktop stack.
+PEERS := sipp baresip kamailio chromium
 peers:
 	@for p in $(PEERS); do command -v $$p >/dev/null 2>&1 || missing=1; done; \
 	if [ -n "$$missing" ]; then apt-get update -q && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends \
-	    sip-tester baresip-core && \
+	    sip-tester baresip-core kamailio && \
 	  DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; fi
+
+# The inner loop while changing code (under 2 minutes): lint, then the unit tests, which start
+# no servers or peers (tests/unit_modules.py). `make test` runs everything.
+check: lint
+	$(BIN)/pytest -q -m "unit and not slow"; rc=$$?; \
+	if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing"; exit 1; fi; exit $$rc
 
 # pytest exits 5 when it collects nothing: treat that as a failure, not a pass.
 # gpu-check-cpu first: a stray import or a numpy-2 break there would waste a GPU window.

@@ -87,6 +87,35 @@ class TurnSettings(_Section):
     triton_probe_interval_s: float = Field(2.0, gt=0, le=300)
 
 
+class TurnPolicySettings(_Section):
+    """How long agent.turn_mode "smart" holds the turn after the VAD stop (pipeline/turn/hold.py).
+
+    Smart Turn's probability sets the hold: at or above end_probability the turn ends after
+    end_hold_s (0: at once); below it the hold grows linearly from min_hold_s to max_hold_s
+    (probability 0, or no answer from the model). The caller's last words can only lengthen
+    it: after a word that leaves a sentence open (open_words) at least open_hold_s, after a
+    spoken digit at least digit_hold_s (numbers are read in groups). Every hold is at least
+    end_hold_s (bench turn-quality sweeps it: latency traded for fewer cuts); patience scales
+    them all. Values chosen by `bench turn-quality` on the tuning scenarios
+    (docs/turn-quality.md).
+    """
+
+    end_probability: float = Field(0.9, ge=0, le=1)
+    end_hold_s: float = Field(0.0, ge=0, le=5)
+    min_hold_s: float = Field(0.4, ge=0, le=5)
+    max_hold_s: float = Field(0.8, ge=0, le=5)
+    open_hold_s: float = Field(2.5, ge=0, le=5)
+    digit_hold_s: float = Field(0.6, ge=0, le=5)
+    patience: float = Field(1.0, ge=0, le=5)
+    open_words: list[str] = [
+        *("a", "an", "the", "my", "your", "our", "his", "her", "their", "this", "that"),
+        *("and", "or", "but", "so", "because", "if", "then", "to", "of", "for", "with", "from"),
+        *("at", "in", "on", "by", "is", "are", "was", "were", "am", "be", "it's", "i'm"),
+        *("could", "would", "can", "will", "should", "want", "like", "um", "uh", "er", "erm"),
+        *("hmm", "well", "wait", "actually", "maybe", "let", "about", "as", "than", "which"),
+    ]
+
+
 class SpeechServerSettings(_Section):
     """The Riva-compatible CPU speech server (`switchboard speech-server`)."""
 
@@ -164,8 +193,24 @@ class AgentSettings(_Section):
     sip_ring_ms: int = Field(0, ge=0, le=60000)  # ring this long before answering
     orders_file: Path | None = None  # None: the demo fixture pipeline/agent/data/orders.json
     vad_stop_secs: float = Field(0.2, gt=0, le=3)  # silence before the turn model is asked
-    # Who ends the caller's turn: "smart" the shared Smart Turn engine (turn.engine), "stock"
-    # Pipecat's LocalSmartTurnAnalyzerV3 per call, "vad" Pipecat's silence timeout alone.
+    # What starts a caller turn (and a barge-in): Silero's confidence at least vad_confidence
+    # AND the loudness of the last 0.4 s (BS.1770, 0..1 for -110..-10 LUFS) at least
+    # vad_min_volume, for vad_start_secs. Chosen on generated audio (docs/turn-quality.md):
+    # - vad_confidence: Pipecat's 0.7; line noise, DTMF tones and breath stay far under it.
+    vad_confidence: float = Field(0.7, gt=0, le=1)
+    # - vad_min_volume 0.8 (about -30 LUFS): the agent's voice echoed back at -20 or -30 dB and
+    #   a background talker at -25 dB stay under it; a caller 12 dB under piper's level does
+    #   not. Pipecat's 0.6 lets the echo and the talker start turns.
+    vad_min_volume: float = Field(0.8, ge=0, le=1)
+    # - vad_volume_smoothing 1.0: the gate reads that loudness as is. Pipecat's 0.2 (per 32 ms
+    #   window) lags, so a lone 0.3-0.4 s "no", "nope" or "sure" is over before it is loud.
+    vad_volume_smoothing: float = Field(1.0, gt=0, le=1)
+    # - vad_start_secs 0.12 (4 Silero windows): Pipecat's 0.2 misses "nope" and "right" over
+    #   an 8 kHz G.711 line even with the gate above.
+    vad_start_secs: float = Field(0.12, gt=0, le=2)
+    # Who ends the caller's turn: "smart" the shared Smart Turn engine (turn.engine) with the
+    # turn_policy section's holds, "stock" Pipecat's LocalSmartTurnAnalyzerV3 per call with
+    # Pipecat's own policy, "vad" Pipecat's silence timeout alone.
     turn_mode: Literal["smart", "stock", "vad"] = "smart"
     start_timeout_s: float = Field(300.0, gt=0)  # `serve --cpu`: wait this long for children
     # SIGTERM: refuse new calls and let those in progress finish for up to this long, then
@@ -177,6 +222,22 @@ class AgentSettings(_Section):
     # compliance decision (docs/security.md).
     redaction: bool = True
     transcripts_raw: bool = False
+    # A caller silent idle_prompt_s after the agent spoke hears a prompt; silent on for
+    # idle_hangup_s in all (the prompt's playback not counted), a goodbye and the hang-up
+    # (pipeline/agent/idle.py). idle_prompt_s 0: no prompt; idle_hangup_s 0: no hang-up.
+    idle_prompt_s: float = Field(15.0, ge=0, le=600)
+    idle_hangup_s: float = Field(45.0, ge=0, le=3600)
+    # A glitch is not a hang-up: a failed LLM request is retried once after retry_backoff_s,
+    # and a lost ASR stream reconnected after it; only the retry failing (for ASR: the stream
+    # lost again within retry_window_s of the reconnect) ends the call with the apology.
+    retry_backoff_s: float = Field(0.5, ge=0, le=10)
+    retry_window_s: float = Field(10.0, ge=0, le=120)
+    # A transferred call's context and transcript so far, for the person taking it over:
+    # <handoff_dir>/<call id>.json (masked as the transcripts file is); None: not written.
+    # On SIP the REFER carries the call id, intent and order number too, as an RFC 7433
+    # User-to-User header ("uui"), as X-Switchboard-* headers ("x-headers"), or not ("none").
+    handoff_dir: Path | None = None
+    transfer_context: Literal["uui", "x-headers", "none"] = "uui"
 
     @model_validator(mode="after")
     def _deprecated_sip_names(self) -> "AgentSettings":
@@ -203,6 +264,7 @@ class Settings(BaseSettings):
     tts: TtsSettings = TtsSettings()
     llm: LlmSettings = LlmSettings()
     turn: TurnSettings = TurnSettings()
+    turn_policy: TurnPolicySettings = TurnPolicySettings()
     speech_server: SpeechServerSettings = SpeechServerSettings()
     llm_server: LlmServerSettings = LlmServerSettings()
     agent: AgentSettings = AgentSettings()

@@ -81,6 +81,16 @@ def agent_env(**settings: object) -> dict[str, str]:
     return os.environ | {f"SWITCHBOARD_{key}": str(value) for key, value in ports.items()}
 
 
+def sip_settings(rtp_min: int) -> dict[str, object]:
+    """start_agent settings for SIP calls: a free SIP port, RTP ports rtp_min..rtp_min+99."""
+    (sip_port,) = free_ports(1)
+    return {
+        "AGENT__SIP_PORT": sip_port,
+        "AGENT__RTP_PORT_MIN": rtp_min,
+        "AGENT__RTP_PORT_MAX": rtp_min + 99,
+    }
+
+
 def start_agent(**settings: object) -> Agent:
     """`serve --cpu` with `settings` as SWITCHBOARD_<KEY> variables (e.g. AGENT__X=1)."""
     env = agent_env(**settings)

@@ -117,14 +117,18 @@ def test_llm_server_killed_during_calls(agent: Agent) -> None:
         agent, "llm-server", other="speech-server", when_logged="Generating LLM response"
     )
     for result in results:
-        # TTS is up, so every caller hears something: the answer (finished before the kill)
-        # or the apology, after which the agent hangs up.
+        # TTS is up, so every caller hears something: the answer (finished before the kill,
+        # or by the one retry once the supervisor restarted the server) or the apology,
+        # after which the agent hangs up.
         assert len(result["reply"]), log[-4000:]
         if result["closed"]:
             said = transcribe(result["reply"], agent.speech_address).lower()
             assert "sorry" in said, said
-    assert any(r["closed"] for r in results), "no call in flight apologized"
-    assert "llm failed" in log and "apologizing to the caller" in log
+    # The kill hit requests in flight: each was retried once (before any words of it were
+    # spoken) or failed; a call whose request failed for good was apologized to.
+    assert "retrying once" in log or "llm failed" in log, log[-4000:]
+    if any(r["closed"] for r in results):
+        assert "llm failed" in log and "apologizing to the caller" in log, log[-4000:]
     assert agent.child("llm-server").pid != killed
 
 

@@ -1,5 +1,6 @@
 """`switchboard demo --json`: a whole call in CPU mode through the real WebSocket transport,
-exactly as `make demo` places it (the command starts `serve --cpu` and stops it)."""
+exactly as `make demo` places it (the command starts `serve --cpu` and stops it), ending with
+the caller's goodbye, the agent's goodbye and the agent hanging up."""
 
 import json
 import subprocess
@@ -35,5 +36,10 @@ def test_demo_call_answers_and_looks_up_the_order(tmp_path) -> None:
     assert "tool lookup_order(" in logs, logs[-4000:]
     order_answer = answers[1]["text"].lower()
     assert any(word in order_answer for word in ORDER_WORDS), turns
+    # The caller said goodbye: the hint picked end_call, the agent said goodbye and hung up.
+    assert "tool end_call(" in logs, logs[-4000:]
+    assert "goodbye" in answers[2]["text"].lower(), turns
+    assert result["agent_hung_up"] is True, logs[-4000:]
+    assert "(hung up)" in run.stdout
     # The conversation is printed with each agent turn's latency.
     assert "caller" in run.stdout and " ms)" in run.stdout

@@ -61,7 +61,10 @@ def test_baresip_question_gets_a_spoken_answer_about_it(agent, tmp_path):
 
 def test_asking_for_a_person_transfers_with_refer(agent, tmp_path):
     speech = synthesize("Can I talk to a person, please?", 8000)
-    after_greeting = np.concatenate([np.zeros(10 * 8000, np.int16), speech])
+    # Silence after the words, as a phone line keeps sending: with none, the ASR's final
+    # transcript comes only when its stream times out, after the agent's idle hang-up.
+    silence = np.zeros(3 * 8000, np.int16)
+    after_greeting = np.concatenate([np.zeros(10 * 8000, np.int16), speech, silence])
     pcap = write_pcap(tmp_path / "person.pcap", rtp_packets(after_greeting))
     # transfer.xml waits for the REFER (to the configured target), accepts it, reports
     # success with NOTIFY, then takes the agent's BYE.

@@ -5,8 +5,9 @@ AudioSocket leg, WebRTC; pipeline/intake/ picks it), the settings, the orders. O
 PipelineWorker, plus the call's tools (which record what the LLM called), and `run_call`,
 which runs the worker to its end and counts how the call ended. The frames flow:
 
-    transport.input -> STT -> user aggregator -> frame lag -> LLM -> TTS -> transport.output
-        -> assistant aggregator (what the agent said goes back into the context)
+    transport.input -> STT -> user aggregator -> frame lag -> person requests -> tool hints
+        -> LLM -> TTS -> transport.output -> assistant aggregator (what the agent said goes
+        back into the context)
 
 The user aggregator holds Silero VAD (one session for every call, pipeline/agent/vad.py) and
 the turn stop strategy (agent.turn_mode: the shared Smart Turn engine by default): together
@@ -15,15 +16,18 @@ interruption.
 
 Barge-in: when VAD hears the caller while the agent speaks, the user aggregator broadcasts
 an interruption; TTS and the output transport drop what they had queued at once.
+
+Ending: the end_call and transfer_to_human tools, a caller asking for a person or pressing 0
+(pipeline/agent/handoff.py) and a silent caller (pipeline/agent/idle.py) end the pipeline
+after a last line; each carrier then hangs up (or, on SIP, transfers).
 """
 
 import asyncio
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from pipecat.audio.turn.smart_turn.local_smart_turn_v3 import LocalSmartTurnAnalyzerV3
-from pipecat.audio.vad.vad_analyzer import VADParams
 from pipecat.frames.frames import TTSSpeakFrame
 from pipecat.pipeline.pipeline import Pipeline
 from pipecat.pipeline.worker import PipelineParams, PipelineWorker
@@ -44,6 +48,8 @@ from pipecat.workers.runner import WorkerRunner
 
 from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
+from pipeline.agent.handoff import PersonRequests, hand_off_when_transferred
+from pipeline.agent.idle import CallerIdle
 from pipeline.agent.metrics import CALLS, COLLECT_PAUSE
 from pipeline.agent.pipecat_log import protect_logs
 from pipeline.agent.redaction import TurnMask, keep, masker
@@ -52,10 +58,11 @@ from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
 from pipeline.agent.transcripts import TranscriptWriter
-from pipeline.agent.vad import SharedSileroVADAnalyzer
+from pipeline.agent.vad import agent_vad
 from pipeline.process_memory import collect_finished_calls
 from pipeline.settings import Settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
+from pipeline.turn.stop_strategy import HoldingTurnStopStrategy
 
 log = logging.getLogger(__name__)
 
@@ -64,21 +71,22 @@ COLLECT_DELAY_S = 1.0  # after a call ends, by when its transport has let go of 
 
 
 def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
-    """What ends the caller's turn (agent.turn_mode): the shared Smart Turn engine, stock
-    Pipecat's per-call LocalSmartTurnAnalyzerV3, or Pipecat's silence timeout alone."""
+    """What ends the caller's turn (agent.turn_mode): the shared Smart Turn engine with the
+    probability-set hold (turn_policy, pipeline/turn/stop_strategy.py), stock Pipecat's
+    per-call LocalSmartTurnAnalyzerV3 and policy, or Pipecat's silence timeout alone."""
     mode = settings.agent.turn_mode
     if mode == "vad":
         return SpeechTimeoutUserTurnStopStrategy()
     if mode == "stock":
         return TurnAnalyzerUserTurnStopStrategy(turn_analyzer=LocalSmartTurnAnalyzerV3())
     turn = SharedSmartTurnAnalyzer(settings=settings.turn)
-    return TurnAnalyzerUserTurnStopStrategy(turn_analyzer=turn)
+    return HoldingTurnStopStrategy(turn_analyzer=turn, policy=settings.turn_policy)
 
 
 def user_params(settings: Settings) -> LLMUserAggregatorParams:
-    """Silero VAD (one session shared by every call) plus the turn stop strategy that
-    agent.turn_mode names."""
-    vad = SharedSileroVADAnalyzer(params=VADParams(stop_secs=settings.agent.vad_stop_secs))
+    """Silero VAD (one session shared by every call, with the agent.vad_* settings) plus the
+    turn stop strategy that agent.turn_mode names."""
+    vad = agent_vad(settings.agent)
     return LLMUserAggregatorParams(
         vad_analyzer=vad,
         user_turn_strategies=UserTurnStrategies(stop=[turn_stop_strategy(settings)]),
@@ -93,15 +101,16 @@ def build_call(
     greet: bool = True,
     call_id: str = "",
 ) -> tuple[PipelineWorker, CallCenterTools]:
-    """The pipeline for one call; when `greet`, the agent speaks first once the call starts.
+    """The pipeline for one call; when `greet`, the agent speaks first once the call starts;
+    a silent caller is prompted, then hung up on (agent.idle_*: pipeline/agent/idle.py).
     `call_id` names the call in the log and in transcripts (agent.transcripts_file). With
     agent.redaction, digit runs are masked in the log (Pipecat's too: pipecat_log.py) and in
     transcripts (unless agent.transcripts_raw): pipeline/agent/redaction.py."""
     agent = settings.agent
     protect_logs(agent.redaction)
     mask = masker(agent.redaction)
-    stt = build_stt(settings.asr, IN_RATE)
-    llm = build_llm(settings.llm, SYSTEM_PROMPT)
+    stt = build_stt(settings.asr, IN_RATE, agent.retry_backoff_s, agent.retry_window_s)
+    llm = build_llm(settings.llm, SYSTEM_PROMPT, agent.retry_backoff_s)
     tts = build_tts(settings.tts)
     tools = CallCenterTools(orders, mask)
     tools.register(llm)
@@ -110,7 +119,7 @@ def build_call(
     aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings))
     user, assistant = aggregators.user(), aggregators.assistant()
     hints = [ToolHints()] if settings.llm.tool_hints else []
-    heard = [transport.input(), stt, user, FrameLagMeter()]
+    heard = [transport.input(), stt, user, FrameLagMeter(), PersonRequests(tools, call_id)]
     processors = [*heard, *hints, llm, tts, transport.output(), assistant]
     pipeline = Pipeline(processors)
     transcript = TranscriptWriter(agent.transcripts_file, call_id)
@@ -124,11 +133,15 @@ def build_call(
         ),
         cancel_on_idle_timeout=True,
     )
-    if greet:
+    hand_off_when_transferred(worker, context, tools, agent, call_id)
+    idle = CallerIdle(worker, user, agent, call_id)
+    opening = [idle.first_timeout()] if idle.enabled else []
+    opening += [TTSSpeakFrame(GREETING)] if greet else []
+    if opening:
 
         @worker.event_handler("on_pipeline_started")
-        async def _greet(_worker: PipelineWorker, _frame: object) -> None:
-            await worker.queue_frame(TTSSpeakFrame(GREETING))
+        async def _open(_worker: PipelineWorker, _frame: object) -> None:
+            await worker.queue_frames(opening)
 
     return worker, tools
 
@@ -161,12 +174,15 @@ def _log_conversation(
         record("agent", message.content, message.timestamp, message.interrupted)
 
 
-async def run_call(worker: PipelineWorker, call_id: str = "") -> str:
+async def run_call(
+    worker: PipelineWorker, call_id: str = "", transfer: Callable[[str], None] | None = None
+) -> str:
     """Run one call's worker until its pipeline ends (hang-up, transfer, or an error), with
-    its metrics and service-failure handling; returns the outcome (completed, apologized,
+    its metrics and service-failure handling (given `transfer`, a failed service transfers
+    the call instead of hanging up); returns the outcome (completed, apologized, transferred,
     failed), also counted in switchboard_agent_calls_total."""
     measure_call(worker)
-    failures = ServiceFailureHandler(worker, call_id)
+    failures = ServiceFailureHandler(worker, call_id, transfer=transfer)
     runner = WorkerRunner(handle_sigint=False)
     try:
         await runner.add_workers(worker)

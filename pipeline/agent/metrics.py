@@ -31,7 +31,8 @@ SIP_DROPPED = Gauge(
 CALLS = Counter(
     "switchboard_agent_calls_total",
     "Calls ended, by outcome: completed (the caller hung up or the agent ended it), "
-    "apologized (a service failed; the agent apologized and ended it), failed (ended by an "
+    "apologized (a service failed; the agent apologized and ended it), transferred (a service "
+    "failed on a SIP call with agent.sip_transfer_target: handed to a person), failed (ended by an "
     "error with no apology), refused (a peer outside agent.allowed_peers, agent.max_calls "
     "reached, draining, no valid WebSocket token, or not a media stream)",
     ["outcome"],

@@ -1,21 +1,26 @@
-"""What a call does when a service it needs fails: apologize and hang up, or just hang up.
+"""What a call does when a service it needs fails: apologize and hang up (or transfer to a
+person where the call can be transferred), or just hang up.
 
 In: the ErrorFrames that reach a call's PipelineWorker (`on_pipeline_error`), and the
 agent's speech (BotStoppedSpeakingFrame, observed). Out: each error logged with the service
 that failed (its text with digit runs always masked: pipeline/agent/redaction.py; an error
 may quote what the caller said) and counted in switchboard_agent_errors_total; on the
-first STT or LLM failure the agent speaks APOLOGY and, once it has stopped speaking, ends
-the call (EndFrame); when TTS is down (unreachable, or no longer usable) no apology can be
-spoken, so the call is cancelled at once. A call whose apology has not been spoken within
-`end_within_s` is cancelled too, so a failing call never hangs. Other errors (a TTS reply
-that came back without audio, errors of other processors) are logged and counted; the call
-goes on.
+first STT or LLM failure (one the service's own retry did not cure: pipeline/agent/stt.py,
+services.py) the agent speaks APOLOGY and, once it has stopped speaking, ends the call
+(EndFrame); given a `transfer` (a SIP call with agent.sip_transfer_target set), it records
+the transfer through it and speaks TRANSFER_LINE instead, so the carrier hands the caller to
+a person rather than hanging up. When TTS is down (unreachable, or no longer usable) no
+apology can be spoken, so the call is cancelled at once. A call whose apology has not been
+spoken within `end_within_s` is cancelled too, so a failing call never hangs. Other errors
+(a TTS reply that came back without audio, errors of other processors) are logged and
+counted; the call goes on.
 
-`outcome` is what the call came to: "completed", "apologized" or "failed".
+`outcome` is what the call came to: "completed", "apologized", "transferred" or "failed".
 """
 
 import asyncio
 import logging
+from collections.abc import Callable
 
 from pipecat.frames.frames import BotStoppedSpeakingFrame, EndFrame, ErrorFrame, TTSSpeakFrame
 from pipecat.observers.base_observer import BaseObserver, FramePushed
@@ -24,6 +29,7 @@ from pipecat.pipeline.worker import PipelineWorker
 from pipeline.agent.call_metrics import service_kind
 from pipeline.agent.metrics import ERRORS
 from pipeline.agent.redaction import redact
+from pipeline.agent.tools import TRANSFER_LINE
 
 log = logging.getLogger(__name__)
 
@@ -45,8 +51,15 @@ class _BotStopped(BaseObserver):
 class ServiceFailureHandler:
     """Watches one call's worker for service failures (see the module docstring)."""
 
-    def __init__(self, worker: PipelineWorker, call_id: str, end_within_s: float = 20.0) -> None:
+    def __init__(
+        self,
+        worker: PipelineWorker,
+        call_id: str,
+        end_within_s: float = 20.0,
+        transfer: Callable[[str], None] | None = None,
+    ) -> None:
         self.outcome = "completed"
+        self._transfer = transfer
         self._worker = worker
         self._call_id = call_id
         self._end_within_s = end_within_s
@@ -68,10 +81,17 @@ class ServiceFailureHandler:
             if _unreachable(frame):
                 await self._hang_up("TTS is down, so no apology can be spoken")
         elif self.outcome == "completed":
-            self.outcome = "apologized"
-            log.warning("call %s: apologizing to the caller and ending the call", self._call_id)
+            line = APOLOGY
+            if self._transfer is not None:
+                self.outcome = "transferred"
+                self._transfer(f"{service} is down")
+                line = TRANSFER_LINE
+                log.warning("call %s: %s is down; transferring to a person", self._call_id, service)
+            else:
+                self.outcome = "apologized"
+                log.warning("call %s: apologizing to the caller and ending the call", self._call_id)
             self._speech.stopped.clear()
-            await self._worker.queue_frame(TTSSpeakFrame(APOLOGY))
+            await self._worker.queue_frame(TTSSpeakFrame(line))
             self._ending = asyncio.create_task(self._end_after_apology())
 
     async def _end_after_apology(self) -> None:

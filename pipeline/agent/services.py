@@ -1,9 +1,21 @@
 """Pipecat's STT, LLM and TTS services, configured from settings.
 
 In: the `asr`, `tts` and `llm` settings sections. Out: ready-to-use Pipecat services. The
-same code serves real NIMs and the CPU stand-ins: only the endpoints differ.
+same code serves real NIMs and the CPU stand-ins: only the endpoints differ. A failed LLM
+request (no connection, a 5xx, no response within LLM_RESPONSE_TIMEOUT_S, the stream broken
+before any of the answer was pushed) is retried once after agent.retry_backoff_s; only the
+retry's failure reaches the call as an error (pipeline/agent/service_failure.py).
 """
 
+import asyncio
+import logging
+
+import openai
+from openai import AsyncStream
+from openai.types.chat import ChatCompletionChunk
+from pipecat.frames.frames import Frame, FunctionCallsStartedFrame, LLMTextFrame
+from pipecat.processors.aggregators.llm_context import LLMContext
+from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.nvidia.tts import NvidiaTTSService
 from pipecat.services.openai.llm import OpenAILLMService
 
@@ -16,11 +28,29 @@ _NO_FUNCTION = ""
 # default) and reports an error, which ends the call. The CPU speech server synthesizes a
 # whole sentence before it sends any of it, and under load that takes longer than 3 s.
 TTS_IDLE_TIMEOUT_S = 10.0
+# An LLM request that has not begun to answer by then counts as failed (and is retried once).
+LLM_RESPONSE_TIMEOUT_S = 20.0
 
 
-def build_stt(asr: AsrSettings, sample_rate: int) -> NamedModelNvidiaSTTService:
-    """Streaming speech-to-text that names `asr.model` in every request."""
+def transient(exc: Exception) -> bool:
+    """Whether a retry may cure `exc`: the server unreachable or restarting, a 5xx, a 408 or
+    429, a timeout, a cut stream; not the server refusing the request itself (other 4xx)."""
+    if isinstance(exc, openai.APIStatusError):
+        return exc.status_code >= 500 or exc.status_code in (408, 429)
+    return True
+
+
+log = logging.getLogger(__name__)
+
+
+def build_stt(
+    asr: AsrSettings, sample_rate: int, retry_backoff_s: float = 0.5, retry_window_s: float = 10.0
+) -> NamedModelNvidiaSTTService:
+    """Streaming speech-to-text that names `asr.model` in every request; a lost stream is
+    reconnected once after `retry_backoff_s` (pipeline/agent/stt.py)."""
     return NamedModelNvidiaSTTService(
+        retry_backoff_s=retry_backoff_s,
+        retry_window_s=retry_window_s,
         server=asr.server,
         use_ssl=asr.use_ssl,
         sample_rate=sample_rate,
@@ -50,6 +80,38 @@ class CompatibleLLMService(OpenAILLMService):
 
     supports_developer_role = False
 
+    def __init__(self, *, retry_backoff_s: float = 0.5, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        self._retry_backoff_s = retry_backoff_s
+        self._answered = False  # this request has pushed part of an answer
+
+    async def push_frame(self, frame: Frame, direction: FrameDirection = FrameDirection.DOWNSTREAM):
+        if isinstance(frame, (LLMTextFrame, FunctionCallsStartedFrame)):
+            self._answered = True
+        await super().push_frame(frame, direction)
+
+    async def get_chat_completions(self, context: LLMContext) -> AsyncStream[ChatCompletionChunk]:
+        """Pipecat's request, failed (TimeoutError) when it has not begun within the limit."""
+        request = super().get_chat_completions(context)
+        return await asyncio.wait_for(request, self._retry_timeout_secs)
+
+    async def _process_context(self, context: LLMContext) -> None:
+        """Pipecat's request and stream; one retry after a transient failure that came
+        before any of the answer was pushed (a retry then cannot repeat words)."""
+        self._answered = False
+        try:
+            await super()._process_context(context)
+        except Exception as exc:
+            if self._answered or not transient(exc):
+                raise
+            log.warning(
+                "LLM request failed (%s); retrying once in %.1f s",
+                type(exc).__name__,
+                self._retry_backoff_s,
+            )
+            await asyncio.sleep(self._retry_backoff_s)
+            await super()._process_context(context)
+
     async def cleanup(self) -> None:
         """Close this call's HTTP client. Pipecat 1.14 never does, and its pool keeps
         connections alive without expiry, so every finished call left its client and a
@@ -58,9 +120,13 @@ class CompatibleLLMService(OpenAILLMService):
         await self._client.close()
 
 
-def build_llm(llm: LlmSettings, system_instruction: str) -> OpenAILLMService:
-    """Chat completions (streamed, with tools) from any OpenAI-compatible endpoint."""
+def build_llm(
+    llm: LlmSettings, system_instruction: str, retry_backoff_s: float = 0.5
+) -> OpenAILLMService:
+    """Chat completions (streamed, with tools) from any OpenAI-compatible endpoint; a failed
+    request is retried once after `retry_backoff_s`."""
     return CompatibleLLMService(
+        retry_backoff_s=retry_backoff_s,
         api_key=llm.api_key,
         base_url=llm.base_url,
         settings=CompatibleLLMService.Settings(
@@ -69,5 +135,5 @@ def build_llm(llm: LlmSettings, system_instruction: str) -> OpenAILLMService:
             temperature=0.2,
             max_tokens=80,
         ),
-        retry_timeout_secs=20.0,
+        retry_timeout_secs=LLM_RESPONSE_TIMEOUT_S,
     )

@@ -9,6 +9,7 @@ fills in its arguments; the hint only says which. Other frames pass through unto
 from typing import Any
 
 from pipecat.frames.frames import Frame, LLMContextFrame
+from pipecat.processors.aggregators.llm_context import LLMContext
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 
 from pipeline.agent.tools import tool_hint
@@ -21,19 +22,20 @@ def _text(message: Any) -> str:
     return content if isinstance(content, str) else ""
 
 
+def last_caller_text(context: LLMContext) -> str:
+    """The text of the context's last message when the caller wrote it, else ""."""
+    messages = context.get_messages()
+    last = messages[-1] if messages else {}
+    return _text(last) if isinstance(last, dict) and last.get("role") == "user" else ""
+
+
 class ToolHints(FrameProcessor):
     """Names the obvious tool for the LLM's next answer."""
 
     async def process_frame(self, frame: Frame, direction: FrameDirection) -> None:
         await super().process_frame(frame, direction)
         if isinstance(frame, LLMContextFrame):
-            messages = frame.context.get_messages()
-            last = messages[-1] if messages else {}
-            tool = (
-                tool_hint(_text(last))
-                if isinstance(last, dict) and last.get("role") == "user"
-                else None
-            )
+            tool = tool_hint(last_caller_text(frame.context))
             choice = {"type": "function", "function": {"name": tool}} if tool else "auto"
             frame.context.set_tool_choice(choice)
         await self.push_frame(frame, direction)

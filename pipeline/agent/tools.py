@@ -8,9 +8,12 @@ two tools and answers them:
   spoken verbatim, never paraphrased by the model.
 - `transfer_to_human(reason)` says a short goodbye and ends the bot's part of the call
   cleanly (queued speech is played first, then the pipeline ends).
+- `end_call()` says goodbye and hangs up the same way (each carrier hangs up when the
+  pipeline ends: BYE on SIP, a hang-up frame on AudioSocket, the WebSocket and WebRTC
+  connections closed).
 
 `tool_hint()` names the tool the LLM must call when the caller's words make it obvious (an
-order number, asking for a person); small models such as the CPU stand-in cannot choose
+order number, asking for a person, a goodbye); small models such as the CPU stand-in cannot choose
 tools on their own (setting `llm.tool_hints`). Replace this module, or add functions beside
 these, to plug in real business logic.
 """
@@ -36,11 +39,13 @@ DEFAULT_ORDERS = Path(__file__).parent / "data" / "orders.json"
 SYSTEM_PROMPT = (
     "You are Sam, a friendly phone agent for Acme Home Goods. You help callers with their "
     "orders. When the caller gives an order number, call lookup_order with it and tell them "
-    "the status. If the caller asks for a person, call transfer_to_human. Answer in one or "
-    "two short spoken sentences, with no lists or symbols."
+    "the status. If the caller asks for a person, call transfer_to_human. When the caller says "
+    "goodbye or has nothing more, call end_call. Answer in one or two short spoken "
+    "sentences, with no lists or symbols."
 )
 GREETING = "Thank you for calling Acme Home Goods. How can I help you today?"
 TRANSFER_LINE = "Of course. I am transferring you to a colleague now. Goodbye."
+GOODBYE_LINE = "Thank you for calling Acme Home Goods. Goodbye."
 
 LOOKUP_ORDER = FunctionSchema(
     name="lookup_order",
@@ -60,7 +65,13 @@ TRANSFER_TO_HUMAN = FunctionSchema(
     properties={"reason": {"type": "string", "description": "Why the caller wants a person."}},
     required=["reason"],
 )
-TOOLS = ToolsSchema(standard_tools=[LOOKUP_ORDER, TRANSFER_TO_HUMAN])
+END_CALL = FunctionSchema(
+    name="end_call",
+    description="Say goodbye and hang up when the caller is done or says goodbye.",
+    properties={},
+    required=[],
+)
+TOOLS = ToolsSchema(standard_tools=[LOOKUP_ORDER, TRANSFER_TO_HUMAN, END_CALL])
 
 
 def load_orders(path: Path | None = None) -> dict[str, dict[str, Any]]:
@@ -80,18 +91,27 @@ SPOKEN_DIGITS = {
     "zero": "0", "oh": "0", "one": "1", "two": "2", "three": "3", "four": "4",
     "five": "5", "six": "6", "seven": "7", "eight": "8", "nine": "9",
 }  # fmt: skip
-ASKS_FOR_PERSON = re.compile(r"\b(person|human|someone|representative|operator|manager)\b", re.I)
+ASKS_FOR_PERSON = re.compile(
+    r"\b(person|human|someone|agent|representative|operator|manager)\b", re.I
+)
+# The caller closing: "that's all", "that is it", "goodbye", "bye", "thanks, bye", "nothing else".
+CLOSES = re.compile(
+    r"\b(that'?s all|that is all|that'?s it|that is it|good ?bye|bye|nothing else)\b", re.I
+)
 
 
 def tool_hint(caller_text: str) -> str | None:
     """The tool the caller's words call for: an order number (four or more digits, written
-    or spoken) -> lookup_order; asking for a person -> transfer_to_human; else None."""
+    or spoken) -> lookup_order; asking for a person -> transfer_to_human; closing the call
+    -> end_call; else None."""
     words = re.findall(r"[a-z]+|\d", caller_text.lower())
     digits = [SPOKEN_DIGITS.get(w, w) for w in words if w.isdigit() or w in SPOKEN_DIGITS]
     if len(digits) >= 4:
         return "lookup_order"
     if ASKS_FOR_PERSON.search(caller_text):
         return "transfer_to_human"
+    if CLOSES.search(caller_text):
+        return "end_call"
     return None
 
 
@@ -126,9 +146,30 @@ class CallCenterTools:
         self.mask = mask
         self.calls: list[tuple[str, dict[str, Any]]] = []  # (function, arguments), in order
 
+    def record_transfer(self, reason: str) -> None:
+        """A transfer the agent made without the LLM (pipeline/agent/handoff.py)."""
+        self.calls.append(("transfer_to_human", {"reason": reason}))
+
+    @property
+    def transferred(self) -> bool:
+        return any(function == "transfer_to_human" for function, _ in self.calls)
+
+    def handoff_fields(self) -> dict[str, str]:
+        """What a person taking the call over needs first: why it was transferred, what the
+        caller wanted ("order status" once an order was looked up) and the order number."""
+        reasons = [a.get("reason", "") for f, a in self.calls if f == "transfer_to_human"]
+        orders = [a.get("order_number", "") for f, a in self.calls if f == "lookup_order"]
+        order = "".join(re.findall(r"\d", str(orders[-1]))) if orders else ""
+        return {
+            "reason": str(reasons[-1]) if reasons else "",
+            "intent": "order status" if orders else "other",
+            "order_number": order,
+        }
+
     def register(self, llm: LLMService) -> None:
         llm.register_function("lookup_order", self.lookup_order)
         llm.register_function("transfer_to_human", self.transfer_to_human)
+        llm.register_function("end_call", self.end_call)
 
     async def lookup_order(self, params: FunctionCallParams) -> None:
         arguments = dict(params.arguments)
@@ -139,15 +180,23 @@ class CallCenterTools:
         await params.llm.push_frame(TTSSpeakFrame(order_sentence(result)))
 
     async def transfer_to_human(self, params: FunctionCallParams) -> None:
+        await self._say_and_end(
+            params, "transfer_to_human", TRANSFER_LINE, "transferred to a human"
+        )
+
+    async def end_call(self, params: FunctionCallParams) -> None:
+        await self._say_and_end(params, "end_call", GOODBYE_LINE, "the caller said goodbye")
+
+    async def _say_and_end(
+        self, params: FunctionCallParams, function: str, line: str, reason: str
+    ) -> None:
+        """Record the call, speak `line`, then end the pipeline (the carrier hangs up)."""
         arguments = dict(params.arguments)
-        self.calls.append(("transfer_to_human", arguments))
-        log.info(
-            "tool transfer_to_human(%s): ending the bot's part of the call",
-            self.mask(str(arguments)),
-        )
+        self.calls.append((function, arguments))
+        log.info("tool %s(%s): %s", function, self.mask(str(arguments)), reason)
         await params.result_callback(
-            {"transferred": True}, properties=FunctionCallResultProperties(run_llm=False)
+            {"ended": True}, properties=FunctionCallResultProperties(run_llm=False)
         )
-        # Downstream, in order: the goodbye is spoken, then the pipeline ends.
-        await params.llm.push_frame(TTSSpeakFrame(TRANSFER_LINE))
-        await params.llm.push_frame(EndWorkerFrame(reason="transferred to a human"))
+        # Downstream, in order: the line is spoken, then the pipeline ends.
+        await params.llm.push_frame(TTSSpeakFrame(line))
+        await params.llm.push_frame(EndWorkerFrame(reason=reason))

@@ -1,13 +1,14 @@
 """`switchboard demo`: place one simulated phone call to the agent, all on CPU.
 
     switchboard demo                    # the scripted call; prints the conversation
-    switchboard demo --json call.json   # also writes {"turns": [...], "calls_failed": N}
+    switchboard demo --json call.json   # also writes {"turns": [...], "agent_hung_up": true,
+                                        #   "calls_failed": N}
     switchboard demo --interactive      # talk to the agent yourself at http://localhost:7860
 
 It starts `switchboard serve --cpu` (speech server, LLM server and the in-process turn
 engine), waits until it is ready, calls it over its WebSocket media stream with piper
 caller speech, transcribes the agent's answers with the speech server, and stops everything.
-Exit code 0 when the call completed.
+Exit code 0 when the call completed and the agent hung up after the caller's goodbye.
 """
 
 import argparse
@@ -87,9 +88,10 @@ def _call(settings: Settings, json_path: Path | None, log_dir: Path) -> int:
     console = Console()
     agent, speech = settings.agent, settings.speech_server
     url = f"ws://127.0.0.1:{agent.websocket_port}{agent.websocket_path}"
-    failed, turns = 0, []
+    failed, turns, hung_up = 0, [], False
     try:
-        turns = asyncio.run(place_call(url, f"127.0.0.1:{speech.port}"))
+        call = asyncio.run(place_call(url, f"127.0.0.1:{speech.port}"))
+        turns, hung_up = call.turns, call.agent_hung_up
     except Exception as exc:  # the call failed; say why and where the logs are
         failed = 1
         console.print(f"[red]call failed: {exc}[/red] (logs in {log_dir})")
@@ -97,7 +99,13 @@ def _call(settings: Settings, json_path: Path | None, log_dir: Path) -> int:
         latency = f" [dim]({turn.latency_ms:.0f} ms)[/dim]" if turn.latency_ms else ""
         style = "cyan" if turn.role == "caller" else "green"
         console.print(f"[{style}]{turn.role:>6}[/{style}]: {turn.text}{latency}")
+    if hung_up:
+        console.print("[green] agent[/green]: [dim](hung up)[/dim]")
+    elif not failed:
+        failed = 1
+        console.print(f"[red]the agent did not hang up after the goodbye[/red] (logs in {log_dir})")
     if json_path:
-        result = {"turns": [t.as_dict() for t in turns], "calls_failed": failed}
+        turns_json = [t.as_dict() for t in turns]
+        result = {"turns": turns_json, "agent_hung_up": hung_up, "calls_failed": failed}
         json_path.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if failed else 0

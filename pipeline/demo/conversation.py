@@ -1,12 +1,14 @@
 """The demo's scripted caller: says its lines over a PhoneLine, listens, records the call.
 
 In: the agent's ws:// URL, the speech server's address (to transcribe the agent) and a
-script of caller lines. Out: the turns, in order; each agent turn carries the latency from
-the caller's last word to the agent's first audio. The caller speech is piper (the same
-voice and settings every run), so runs are repeatable.
+script of caller lines. Out: a `DemoCall`: the turns, in order (each agent turn carries the
+latency from the caller's last word to the agent's first audio), and whether the agent hung
+up (closed the line) after the script's last line, as it should after a goodbye. The caller
+speech is piper (the same voice and settings every run), so runs are repeatable.
 """
 
 import asyncio
+import contextlib
 import time
 from dataclasses import asdict, dataclass
 
@@ -38,7 +40,8 @@ class CallerLine:
         return np.concatenate(pieces)
 
 
-# The demo call: a question, an order number given after a mid-sentence pause, a goodbye.
+# The demo call: a question, an order number given after a mid-sentence pause, a goodbye
+# (the agent says goodbye and hangs up).
 DEMO_SCRIPT = (
     CallerLine(("Hi, I am calling to check on an order.",)),
     CallerLine(("My order number is, um,", "one two three four, please."), pause_s=1.0),
@@ -54,6 +57,12 @@ class Turn:
 
     def as_dict(self) -> dict:
         return asdict(self)
+
+
+@dataclass
+class DemoCall:
+    turns: list[Turn]
+    agent_hung_up: bool  # the agent closed the line after the script's last line
 
 
 def trailing_silence_s(audio: np.ndarray, threshold: int = 500) -> float:
@@ -80,8 +89,10 @@ async def place_call(
     speech_server: str,
     script: tuple[CallerLine, ...] = DEMO_SCRIPT,
     timeout_s: float = 60.0,
-) -> list[Turn]:
-    """Call the agent, follow the script, hang up; the greeting is an agent turn without latency.
+    hang_up_within_s: float = 10.0,
+) -> DemoCall:
+    """Call the agent, follow the script, then wait up to `hang_up_within_s` for the agent to
+    hang up (else the caller does); the greeting is an agent turn without latency.
 
     Raises RuntimeError when the agent never answers a caller line."""
     turns: list[Turn] = []
@@ -100,4 +111,6 @@ async def place_call(
             if answer is None:
                 raise RuntimeError(f"the agent did not answer {caller.text!r} in {timeout_s} s")
             turns.append(answer)
-    return turns
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(line.closed.wait(), hang_up_within_s)
+        return DemoCall(turns, line.closed.is_set())

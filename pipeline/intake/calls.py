@@ -120,11 +120,16 @@ class CallIntake:
             self._strangers.popitem(last=False)
         return True
 
-    async def run_agent_call(self, transport: BaseTransport, call_id: str) -> CallCenterTools:
+    async def run_agent_call(
+        self, transport: BaseTransport, call_id: str, can_transfer: bool = False
+    ) -> CallCenterTools:
         """Run the agent on `transport` until the call ends (the carrier disconnecting cancels
-        it); returns the call's tools. The carrier holds the call's place meanwhile. An error
-        in the call is logged (run_call counts it as failed) and goes no further; cancelling
-        the caller's task cancels the call."""
+        it); returns the call's tools (`tools.transferred`: the carrier should hand the caller
+        to a person). With `can_transfer` (the carrier transfers: SIP) and
+        agent.sip_transfer_target set, a service that stays down transfers the call. The
+        carrier holds the call's place meanwhile. An error in the call is logged (run_call
+        counts it as failed) and goes no further; cancelling the caller's task cancels the
+        call."""
         worker, tools = build_call(transport, self.settings, self.orders, call_id=call_id)
 
         @transport.event_handler("on_client_disconnected")
@@ -135,7 +140,8 @@ class CallIntake:
         log.info("call %s: started", call_id)
         outcome = "failed"
         try:
-            outcome = await run_call(worker, call_id)
+            transfer = can_transfer and bool(self.settings.agent.sip_transfer_target)
+            outcome = await run_call(worker, call_id, tools.record_transfer if transfer else None)
         except asyncio.CancelledError:
             await worker.cancel()  # the process is shutting down
             raise

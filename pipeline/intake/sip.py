@@ -3,11 +3,14 @@
 In: the process's `CallIntake` (settings, calls in progress, draining). Out: a started
 `SipServer` (pipeline/telephony/sip/) on agent.host:agent.sip_port whose handler runs the
 agent on the call's RTP leg and tells the SIP side how the bot ended it: "transfer" when the
-LLM called transfer_to_human (the server sends REFER to agent.sip_transfer_target), else
-"hangup" (BYE). The intake is the server's `CallGate`: the server admits each INVITE through
-it (a peer outside agent.allowed_peers is not served, draining 503, agent.max_calls calls
-over every carrier agent.sip_busy_status) and holds the call's place until the call ends;
-every INVITE the server refuses or fails to set up is counted by the intake.
+agent transferred the call (the caller asked for a person or pressed 0, the LLM called
+transfer_to_human, or a service stayed down: the server sends REFER to
+agent.sip_transfer_target, carrying the call id, intent and order number as
+agent.transfer_context says), else "hangup" (BYE). The intake is the server's `CallGate`:
+the server admits each INVITE through it (a peer outside agent.allowed_peers is not served,
+draining 503, agent.max_calls calls over every carrier agent.sip_busy_status) and holds the
+call's place until the call ends; every INVITE the server refuses or fails to set up is
+counted by the intake.
 """
 
 from pipeline.agent.metrics import SIP_DROPPED
@@ -16,6 +19,7 @@ from pipeline.telephony.call_media import CallMedia
 from pipeline.telephony.media_transport import PhoneMediaTransport
 from pipeline.telephony.sip.handler import CallEnd, CallInfo
 from pipeline.telephony.sip.server import SipServer
+from pipeline.telephony.sip.transfer import context_headers
 
 DROP_REASONS = ("peer", "tcp full", "tcp unread")  # SipTransport.dropped's keys
 
@@ -28,9 +32,14 @@ class AgentCallHandler:
 
     async def __call__(self, media: CallMedia, call: CallInfo) -> CallEnd:
         name = f"sip-{call.call_id}"
-        tools = await self.intake.run_agent_call(PhoneMediaTransport(media, name=name), name)
-        transferred = any(function == "transfer_to_human" for function, _ in tools.calls)
-        return "transfer" if transferred else "hangup"
+        transport = PhoneMediaTransport(media, name=name)
+        tools = await self.intake.run_agent_call(transport, name, can_transfer=True)
+        if not tools.transferred:
+            return "hangup"
+        fields = {"call_id": call.call_id, **tools.handoff_fields()}
+        style = self.intake.settings.agent.transfer_context
+        call.transfer_context.extend(context_headers(fields, style))
+        return "transfer"
 
 
 async def start_sip(intake: CallIntake) -> SipServer:

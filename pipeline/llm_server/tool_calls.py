@@ -8,7 +8,9 @@ streams). So this stand-in splits the work:
 - a request that names a function (`tool_choice={"type": "function", ...}`) gets a real
   tool call: chatml-function-calling fills in the arguments under a JSON-schema grammar
   (not streamed: its stream repeats the function name in every chunk, which clients
-  concatenate), then replayed as one OpenAI tool-call chunk;
+  concatenate), then replayed as one OpenAI tool-call chunk; earlier tool calls are
+  written as text here too (its template needs every message to have content). A function
+  that takes no arguments (end_call) is called at once, without the model;
 - every other request gets a plain ChatML answer, streamed, with earlier tool calls and
   their results written into the conversation as text the model can read.
 
@@ -17,6 +19,8 @@ hints, pipeline/agent/tools.py). In: a chat request. Out: llama-cpp-python's cha
 (an iterator of chunks when streaming).
 """
 
+import time
+import uuid
 from collections.abc import Iterator
 from typing import Any
 
@@ -56,14 +60,40 @@ def _replay(response: dict[str, Any]) -> Iterator[dict[str, Any]]:
     yield head | {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}
 
 
+def _without_arguments(tools: list[dict[str, Any]], tool_choice: dict) -> dict | None:
+    """The named function's call at once when it takes no arguments (end_call): there is
+    nothing for the model to fill in, and prefilling the function-calling prompt of a long
+    call takes seconds on a CPU. None for a function with parameters."""
+    name = tool_choice.get("function", {}).get("name")
+    named = [t["function"] for t in tools if t.get("function", {}).get("name") == name]
+    if len(named) != 1 or (named[0].get("parameters") or {}).get("properties"):
+        return None
+    call = {"id": f"call_{uuid.uuid4().hex[:12]}", "type": "function"}
+    call["function"] = {"name": name, "arguments": "{}"}
+    message = {"role": "assistant", "content": None, "tool_calls": [call]}
+    return {
+        "id": f"chatcmpl-{uuid.uuid4().hex}",
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": HANDLER_NAME,
+        "choices": [{"index": 0, "message": message, "finish_reason": "tool_calls"}],
+    }
+
+
 def chat_with_tools(
     *, messages: list[dict[str, Any]], tools: Any = None, tool_choice: Any = None, **request: Any
 ) -> Any:
     """llama-cpp-python chat handler: a tool call when one is named, else a ChatML answer."""
     if tools and isinstance(tool_choice, dict):
         stream = request.pop("stream", False)
-        response = llama_chat_format.chatml_function_calling(
-            messages=messages, tools=tools, tool_choice=tool_choice, stream=False, **request
+        response = _without_arguments(
+            tools, tool_choice
+        ) or llama_chat_format.chatml_function_calling(
+            messages=_readable(messages),
+            tools=tools,
+            tool_choice=tool_choice,
+            stream=False,
+            **request,
         )
         return _replay(response) if stream else response
     request.pop("functions", None)
