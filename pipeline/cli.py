@@ -21,6 +21,7 @@ COMMAND_MODULES = (
     "pipeline.commands.llm_server",
     "pipeline.commands.serve",
     "pipeline.commands.demo",
+    "pipeline.commands.timeline",
 )
 
 

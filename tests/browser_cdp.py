@@ -1,8 +1,9 @@
 """Debian's headless Chromium, driven over the Chrome DevTools Protocol (CDP).
 
 In: a page URL and a WAV for Chromium's fake microphone. Out: `Page`, a CDP session on the
-open tab: evaluate JavaScript, click an element the way a mouse does, and record what the
-page plays from a WebRTC stream (`start_recording` / `recording`, 8 kHz int16).
+open tab: evaluate JavaScript, click an element the way a mouse does, record what the page
+plays from a WebRTC stream (`start_recording` / `recording`, 8 kHz int16), and take a
+screenshot.
 """
 
 import asyncio
@@ -33,6 +34,7 @@ CHROMIUM_FLAGS = [
     "--use-fake-device-for-media-stream",
     "--use-fake-ui-for-media-stream",  # grants the microphone as a person's "Allow" would
     "--autoplay-policy=no-user-gesture-required",
+    "--window-size=1280,1000",
 ]
 RECORD_RATE = 8000
 # The page's <audio> element plays the remote WebRTC stream; tap that stream with Web Audio.
@@ -117,6 +119,11 @@ class Page:
     async def recording(self) -> np.ndarray:
         return np.frombuffer(base64.b64decode(await self.evaluate(RECORDING)), dtype=np.int16)
 
+    async def screenshot(self, path: Path) -> None:
+        """The whole page as a PNG at `path`."""
+        shot = await self.call("Page.captureScreenshot", format="png", captureBeyondViewport=True)
+        path.write_bytes(base64.b64decode(shot["data"]))
+
 
 def _get_json(url: str) -> Any:
     with urllib.request.urlopen(url, timeout=5) as response:
@@ -125,12 +132,19 @@ def _get_json(url: str) -> Any:
 
 @contextlib.asynccontextmanager
 async def open_page(
-    url: str, microphone_wav: Path, profile: Path, cdp_port: int, timeout_s: float = 60
+    url: str,
+    microphone_wav: Path,
+    profile: Path,
+    cdp_port: int,
+    timeout_s: float = 60,
+    allow_microphone: bool = True,
 ) -> AsyncIterator[Page]:
-    """Chromium showing `url`, its microphone playing `microphone_wav`; killed on exit."""
+    """Chromium showing `url`, its microphone playing `microphone_wav` (unless the person
+    refuses it: `allow_microphone=False`); killed on exit."""
     assert CHROMIUM, "chromium is not installed (make peers installs it)"
+    flags = [f for f in CHROMIUM_FLAGS if allow_microphone or "fake-ui" not in f]
     browser = subprocess.Popen(
-        [CHROMIUM, *CHROMIUM_FLAGS, f"--use-file-for-fake-audio-capture={microphone_wav}"]
+        [CHROMIUM, *flags, f"--use-file-for-fake-audio-capture={microphone_wav}"]
         + [f"--remote-debugging-port={cdp_port}", f"--user-data-dir={profile}", url],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,

@@ -1,7 +1,7 @@
 """`bench calls --stand-ins scripted`, live: SIP/RTP calls against its own `serve --cpu`
 whose speech and LLM servers are the scripted stand-ins. The calls complete, the agent heard
 the scenario's own lines (the scripted ASR's answers reached its transcripts), and the level
-reports the agent process's CPU per call and calls per core."""
+reports the agent process's CPU per call and calls per core; `--timeline` draws each call."""
 
 import json
 import subprocess
@@ -23,6 +23,7 @@ def test_sip_calls_on_scripted_stand_ins_report_cpu_per_call(tmp_path) -> None:
     assert load_scenario(scenario).fragments() == list(LINES)
     args = ["--transport", "sip", "--calls", "3", "--turn", "vad", "--stand-ins", "scripted"]
     args += ["--scenario", str(scenario), "--log-dir", str(tmp_path / "logs")]
+    args += ["--timeline", str(tmp_path / "timelines")]
     stdout, result = run_bench("calls", args, tmp_path, timeout_s=300)
     assert result["stand_ins"] == "scripted" and result["transport"] == "sip"
     assert result["completed"] == 3 and result["failed"] == 0, result["per_call"]
@@ -33,11 +34,15 @@ def test_sip_calls_on_scripted_stand_ins_report_cpu_per_call(tmp_path) -> None:
     heard = defaultdict(list)
     for line in (tmp_path / "logs" / "transcripts.jsonl").read_text().splitlines():
         entry = json.loads(line)
-        if entry["role"] == "caller":
+        if entry.get("role") == "caller":
             heard[entry["call_id"]].append(entry["text"])
     assert len(heard) == 3
     for texts in heard.values():  # each call's stream reads the script from the top
         assert texts[0] == LINES[0] and set(texts) <= set(LINES), texts
+    # --timeline: each SIP call's picture, from the agent's turn events
+    pictures = sorted((tmp_path / "timelines").glob("*.png"))
+    assert len(pictures) == 3 and "timelines: 3 in" in stdout, stdout
+    assert all(p.read_bytes().startswith(b"\x89PNG") for p in pictures)
 
 
 def test_stand_ins_are_for_the_agent_the_benchmark_starts() -> None:

@@ -4,8 +4,11 @@ click "Connect", speak (Chromium's fake microphone plays a piper WAV), hear the 
 Evidence comes from the browser side: the test taps the WebRTC stream the page plays in its
 <audio> element (Web Audio, through the DevTools protocol), and the speech server transcribes
 what the page heard; the greeting and the agent's answer to the caller (as the agent logged
-them) must both be in it. Then the demo gets SIGTERM with the call still up: it must end
-within 30 s and the page must show the hang-up. Chromium comes from Debian (`make peers`
+them) must both be in it. The turn console (RTVI messages) must show the greeting's words,
+the caller's recognized words, a turn ask with its probability and the answer's latency
+breakdown; its screenshot is saved (build/test-artifacts/console.png) for people to look at.
+Then the demo gets SIGTERM with the call still up: it must end within 30 s and the page must
+show the hang-up. Chromium comes from Debian (`make peers`
 installs it); the machine needs a network address besides loopback (ICE does not use it).
 Pipecat's prebuilt page never sent an offer here: it loads Daily's call-machine bundle from
 c.daily.co first, so the demo serves its own page (pipeline/demo/page).
@@ -38,6 +41,13 @@ pytestmark = pytest.mark.slow
 CALLER_LINE = "Hi, I am calling to check on my order, please."
 ANSWER_TIMEOUT_S = 150
 STATE = "document.body?.dataset.state"  # what the page shows: disconnected, connected, ...
+CONSOLE = """(() => ({
+  transcript: document.querySelector("#transcript").innerText,
+  caller: [...document.querySelectorAll("#transcript .caller .words")].map((e) => e.innerText),
+  asks: [...document.querySelectorAll("#turns .turn-ask")].map((e) => e.innerText),
+  latency: [...document.querySelectorAll("#turns .latency")].map((e) => e.innerText),
+}))()"""
+SCREENSHOT = REPO / "build" / "test-artifacts" / "console.png"
 
 
 def _write_caller_wav(path: Path) -> None:
@@ -121,6 +131,9 @@ async def _call_from_browser(
         await page.wait_quiet(quiet_s=1.5, timeout_s=30)  # the answer has finished playing
         heard = await page.recording()
         state = await page.evaluate(STATE)
+        console = await _console(page, timeout_s=20)
+        SCREENSHOT.parent.mkdir(parents=True, exist_ok=True)
+        await page.screenshot(SCREENSHOT)
         heard_text = transcribe(heard, speech_server)
         stop_s = _stop(demo)
         deadline = time.monotonic() + 20  # the page notices the hang-up
@@ -129,12 +142,24 @@ async def _call_from_browser(
                 break
             await asyncio.sleep(0.2)
     return {
+        "console": console,
         "heard": heard,
         "heard_text": heard_text,
         "state": state,
         "stop_s": stop_s,
         "state_after_stop": state_after_stop,
     }
+
+
+async def _console(page: Page, timeout_s: float) -> dict:
+    """What the turn console shows, once it shows an ask and a latency breakdown (or at the
+    timeout)."""
+    deadline = time.monotonic() + timeout_s
+    while not ((shown := await page.evaluate(CONSOLE))["asks"] and shown["latency"]):
+        if time.monotonic() > deadline:
+            break
+        await asyncio.sleep(0.5)
+    return shown
 
 
 def _voiced_s(pcm: np.ndarray, frame_s: float = 0.02) -> float:
@@ -176,3 +201,13 @@ def test_browser_caller_hears_the_agent_answer(tmp_path: Path) -> None:
     assert "order" in _words(next(text for role, text in turns if role == "caller")), report
     assert _share_heard(GREETING, heard_text) >= 0.6, report
     assert answer and _share_heard(answer, heard_text) >= 0.6, report
+    # The console: the greeting's words, the caller's words, a turn ask, a latency breakdown.
+    console = call["console"]
+    report += f"\nconsole {console}\nscreenshot {SCREENSHOT}"
+    assert _share_heard(GREETING, console["transcript"]) >= 0.6, report
+    assert any("order" in _words(line) for line in console["caller"]), report
+    assert any(re.search(r"p=[01]\.\d\d (complete|incomplete)", a) for a in console["asks"]), report
+    assert any(
+        "ms from your last word" in lat and "llm_first_token" in lat for lat in console["latency"]
+    ), report
+    assert SCREENSHOT.read_bytes().startswith(b"\x89PNG"), report

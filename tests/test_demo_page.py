@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from asgi_server import serving
 
+from pipeline.agent.turn_events import CONSOLE_MESSAGE
 from pipeline.demo.browser import create_browser_app
 from pipeline.settings import Settings
 
@@ -42,13 +43,21 @@ def _post(url: str, body: dict) -> tuple[int, dict]:
         return exc.code, json.load(exc)
 
 
-def test_the_page_and_its_script_name_no_other_host(base_url: str) -> None:
+def test_the_page_and_its_scripts_name_no_other_host(base_url: str) -> None:
     html_type, html = _get(base_url + "/")
     script_names = re.findall(r'<script[^>]* src="([^"]+)"', html)
     assert html_type.startswith("text/html") and script_names == ["call.js"]
-    js_type, js = _get(f"{base_url}/{script_names[0]}")
-    assert "javascript" in js_type and "api/offer" in js
-    for text in (html, js):
+    texts, pending = {"index.html": html}, list(script_names)
+    while pending:  # call.js and the modules it imports, all from this server
+        name = pending.pop()
+        js_type, texts[name] = _get(f"{base_url}/{name}")
+        assert "javascript" in js_type, name
+        imported = re.findall(r'from "\./([\w-]+\.js)"', texts[name])
+        pending += [module for module in imported if module not in texts]
+    assert {"call.js", "console.js", "timeline.js", "meter.js"} <= set(texts)
+    assert "api/offer" in texts["call.js"] and "client-ready" in texts["call.js"]
+    assert CONSOLE_MESSAGE in texts["console.js"]  # the RTVI server messages of turn events
+    for text in texts.values():
         assert re.findall(r"\b(?:https?|wss?)://", text) == []
 
 

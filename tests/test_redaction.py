@@ -268,5 +268,10 @@ def test_a_calls_log_and_transcripts_do_not_carry_the_card_number(
     assert any(re.search(r"\*{4}", m) for m in heard), heard
     leaked = [m for m in ours + pipecat if carries(m, CARD[:8])]
     assert not leaked, leaked
-    turns = [t["text"] for t in map(json.loads, transcripts.read_text().splitlines())]
+    lines = [json.loads(line) for line in transcripts.read_text().splitlines()]
+    turns = [t["text"] for t in lines if "role" in t]
     assert carries(" ".join(turns), CARD[:8]) is raw, turns
+    # The turn events sit beside the words as their own kinds, with no words in them.
+    kinds = {t["kind"] for t in lines if "kind" in t}
+    assert {"caller_started", "caller_stopped", "turn_ask", "turn_end"} <= kinds, lines
+    assert not carries(json.dumps([t for t in lines if "kind" in t]), CARD[:8])

@@ -40,6 +40,7 @@ UNIT_MODULES = frozenset(
         "test_triton_failover",
         "test_turn_analyzer",
         "test_turn_engine",
+        "test_turn_events",
         "test_turn_hold_strategy",
         "test_websocket_path",
     }

@@ -58,6 +58,7 @@ from pipeline.agent.services import build_llm, build_stt, build_tts
 from pipeline.agent.tool_hints import ToolHints
 from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
 from pipeline.agent.transcripts import TranscriptWriter
+from pipeline.agent.turn_events import TurnEvents, file_sink, rtvi_sink, stage_metrics
 from pipeline.agent.vad import agent_vad
 from pipeline.process_memory import collect_finished_calls
 from pipeline.settings import Settings
@@ -83,13 +84,15 @@ def turn_stop_strategy(settings: Settings) -> BaseUserTurnStopStrategy:
     return HoldingTurnStopStrategy(turn_analyzer=turn, policy=settings.turn_policy)
 
 
-def user_params(settings: Settings) -> LLMUserAggregatorParams:
+def user_params(
+    settings: Settings, stop: BaseUserTurnStopStrategy | None = None
+) -> LLMUserAggregatorParams:
     """Silero VAD (one session shared by every call, with the agent.vad_* settings) plus the
-    turn stop strategy that agent.turn_mode names."""
+    turn stop strategy `stop` (by default the one agent.turn_mode names)."""
     vad = agent_vad(settings.agent)
+    stop = stop or turn_stop_strategy(settings)
     return LLMUserAggregatorParams(
-        vad_analyzer=vad,
-        user_turn_strategies=UserTurnStrategies(stop=[turn_stop_strategy(settings)]),
+        vad_analyzer=vad, user_turn_strategies=UserTurnStrategies(stop=[stop])
     )
 
 
@@ -100,12 +103,15 @@ def build_call(
     *,
     greet: bool = True,
     call_id: str = "",
+    console: bool = False,
 ) -> tuple[PipelineWorker, CallCenterTools]:
     """The pipeline for one call; when `greet`, the agent speaks first once the call starts;
     a silent caller is prompted, then hung up on (agent.idle_*: pipeline/agent/idle.py).
     `call_id` names the call in the log and in transcripts (agent.transcripts_file). With
     agent.redaction, digit runs are masked in the log (Pipecat's too: pipecat_log.py) and in
-    transcripts (unless agent.transcripts_raw): pipeline/agent/redaction.py."""
+    transcripts (unless agent.transcripts_raw): pipeline/agent/redaction.py. The call's turn
+    events go to the transcripts file, the metrics and, with `console` (a browser call), to
+    the page as RTVI server messages (pipeline/agent/turn_events.py)."""
     agent = settings.agent
     protect_logs(agent.redaction)
     mask = masker(agent.redaction)
@@ -116,7 +122,8 @@ def build_call(
     tools.register(llm)
 
     context = LLMContext(tools=TOOLS)
-    aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings))
+    stop = turn_stop_strategy(settings)
+    aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings, stop))
     user, assistant = aggregators.user(), aggregators.assistant()
     hints = [ToolHints()] if settings.llm.tool_hints else []
     heard = [transport.input(), stt, user, FrameLagMeter(), PersonRequests(tools, call_id)]
@@ -133,6 +140,8 @@ def build_call(
         ),
         cancel_on_idle_timeout=True,
     )
+    sinks = [file_sink(transcript), stage_metrics] + ([rtvi_sink(worker)] if console else [])
+    TurnEvents(sinks).attach(worker, user, stop)
     hand_off_when_transferred(worker, context, tools, agent, call_id)
     idle = CallerIdle(worker, user, agent, call_id)
     opening = [idle.first_timeout()] if idle.enabled else []

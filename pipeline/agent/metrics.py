@@ -48,6 +48,13 @@ RESPONSE_LATENCY = Histogram(
     "From the caller's end of speech (VAD stop) to the agent's first audio",
     buckets=_SERVICE_BUCKETS,
 )
+TURN_STAGES = Histogram(
+    "switchboard_agent_turn_stage_seconds",
+    "Each answer's latency from the caller's last word, per stage (pipeline/agent/turn_stages.py: "
+    "vad_stop, final_transcript, turn_decision, llm_first_token, ..., total, agent_share)",
+    ["stage"],
+    buckets=_SERVICE_BUCKETS,
+)
 COLLECT_PAUSE = Histogram(
     "switchboard_agent_collect_seconds",
     "Full garbage collections run after each call ends, which free finished calls (the "

@@ -3,11 +3,16 @@
     switchboard demo                    # the scripted call; prints the conversation
     switchboard demo --json call.json   # also writes {"turns": [...], "agent_hung_up": true,
                                         #   "calls_failed": N}
+    switchboard demo --timeline call.png  # also draws the call's timeline (speech, turn
+                                        #   asks, each answer's latency stages)
     switchboard demo --interactive      # talk to the agent yourself at http://localhost:7860
 
 It starts `switchboard serve --cpu` (speech server, LLM server and the in-process turn
 engine), waits until it is ready, calls it over its WebSocket media stream with piper
 caller speech, transcribes the agent's answers with the speech server, and stops everything.
+Each answer is printed with its latency and where it went (the agent's turn events, written
+to agent.transcripts_file, by default transcripts.jsonl in the log directory; --json carries
+them as turns[].stages_ms and turn_asks).
 Exit code 0 when the call completed and the agent hung up after the caller's goodbye.
 """
 
@@ -29,6 +34,7 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--json", type=Path, help="write the conversation as JSON here")
+    parser.add_argument("--timeline", type=Path, help="draw the call's timeline to this PNG")
     parser.add_argument(
         "--interactive", action="store_true", help="serve the browser client instead"
     )
@@ -55,6 +61,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.serve.supervisor import Child, ChildFailed, Supervisor
 
     agent = settings.agent
+    events = agent.transcripts_file or log_dir / "transcripts.jsonl"
     health = f"http://127.0.0.1:{agent.health_port}/readyz"
     child = Child(
         name="agent (serve --cpu)",
@@ -63,12 +70,16 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         hint="switchboard serve --cpu",
         log_path=log_dir / "agent.log",
         # The demo calls over the WebSocket: no Prometheus or AudioSocket port to collide on.
-        env={"SWITCHBOARD_AGENT__METRICS_PORT": "0", "SWITCHBOARD_AGENT__AUDIOSOCKET_PORT": "0"},
+        env={
+            "SWITCHBOARD_AGENT__METRICS_PORT": "0",
+            "SWITCHBOARD_AGENT__AUDIOSOCKET_PORT": "0",
+            "SWITCHBOARD_AGENT__TRANSCRIPTS_FILE": str(events),
+        },
     )
     supervisor = Supervisor([child], restart=False)
     try:
         supervisor.start(agent.start_timeout_s + 30)
-        return _call(settings, args.json, log_dir)
+        return _call(settings, args, log_dir, events)
     except ChildFailed as exc:
         print(f"switchboard demo: {exc}", file=sys.stderr)
         return 1
@@ -78,11 +89,13 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
         supervisor.stop()
 
 
-def _call(settings: Settings, json_path: Path | None, log_dir: Path) -> int:
+def _call(settings: Settings, args: argparse.Namespace, log_dir: Path, events: Path) -> int:
     import asyncio
 
     from rich.console import Console
 
+    from pipeline.agent.turn_stages import describe
+    from pipeline.demo.call_events import add_stages, last_call, turn_asks
     from pipeline.demo.conversation import place_call
 
     console = Console()
@@ -95,17 +108,27 @@ def _call(settings: Settings, json_path: Path | None, log_dir: Path) -> int:
     except Exception as exc:  # the call failed; say why and where the logs are
         failed = 1
         console.print(f"[red]call failed: {exc}[/red] (logs in {log_dir})")
+    timeline = last_call(events)
+    if timeline:
+        add_stages(turns, timeline)
     for turn in turns:
         latency = f" [dim]({turn.latency_ms:.0f} ms)[/dim]" if turn.latency_ms else ""
         style = "cyan" if turn.role == "caller" else "green"
         console.print(f"[{style}]{turn.role:>6}[/{style}]: {turn.text}{latency}")
+        if turn.stages_ms:
+            console.print(f"        [dim]agent side {describe(turn.stages_ms)}[/dim]")
     if hung_up:
         console.print("[green] agent[/green]: [dim](hung up)[/dim]")
     elif not failed:
         failed = 1
         console.print(f"[red]the agent did not hang up after the goodbye[/red] (logs in {log_dir})")
-    if json_path:
-        turns_json = [t.as_dict() for t in turns]
-        result = {"turns": turns_json, "agent_hung_up": hung_up, "calls_failed": failed}
-        json_path.write_text(json.dumps(result, indent=2) + "\n")
+    result = {"turns": [t.as_dict() for t in turns], "agent_hung_up": hung_up}
+    result |= {"calls_failed": failed, "turn_asks": turn_asks(timeline) if timeline else []}
+    if args.timeline and timeline:
+        from pipeline.timeline.draw import draw_timeline
+
+        result["timeline"] = draw_timeline(timeline, args.timeline, "switchboard demo")
+        console.print(f"timeline: {args.timeline} ({result['timeline']})")
+    if args.json:
+        args.json.write_text(json.dumps(result, indent=2) + "\n")
     return 1 if failed else 0

@@ -10,7 +10,7 @@ speech is piper (the same voice and settings every run), so runs are repeatable.
 import asyncio
 import contextlib
 import time
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 
 import numpy as np
 
@@ -54,9 +54,14 @@ class Turn:
     role: str  # "caller" or "agent"
     text: str
     latency_ms: float | None = None  # agent turns: caller's last word -> agent's first audio
+    stages_ms: dict[str, float] | None = None  # where latency_ms went (agent's turn_stages)
+    heard_at: float | None = field(default=None, repr=False)  # epoch of the first audio heard
 
     def as_dict(self) -> dict:
-        return asdict(self)
+        """The JSON form (without heard_at, which only joins the agent's events)."""
+        turn = asdict(self)
+        del turn["heard_at"]
+        return turn
 
 
 @dataclass
@@ -81,7 +86,8 @@ async def _agent_turn(
     pcm = np.concatenate([p.pcm for p in packets])
     text = await asyncio.to_thread(transcribe, pcm, speech_server)
     first_speech = next(p.at for p in packets if p.speech)
-    return Turn("agent", text, round((first_speech - since) * 1000, 1))
+    heard_at = time.time() - (time.monotonic() - first_speech)
+    return Turn("agent", text, round((first_speech - since) * 1000, 1), heard_at=heard_at)
 
 
 async def place_call(

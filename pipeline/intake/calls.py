@@ -121,7 +121,11 @@ class CallIntake:
         return True
 
     async def run_agent_call(
-        self, transport: BaseTransport, call_id: str, can_transfer: bool = False
+        self,
+        transport: BaseTransport,
+        call_id: str,
+        can_transfer: bool = False,
+        console: bool = False,
     ) -> CallCenterTools:
         """Run the agent on `transport` until the call ends (the carrier disconnecting cancels
         it); returns the call's tools (`tools.transferred`: the carrier should hand the caller
@@ -129,8 +133,10 @@ class CallIntake:
         agent.sip_transfer_target set, a service that stays down transfers the call. The
         carrier holds the call's place meanwhile. An error in the call is logged (run_call
         counts it as failed) and goes no further; cancelling the caller's task cancels the
-        call."""
-        worker, tools = build_call(transport, self.settings, self.orders, call_id=call_id)
+        call. With `console` (a browser call) its turn events go to the page too."""
+        worker, tools = build_call(
+            transport, self.settings, self.orders, call_id=call_id, console=console
+        )
 
         @transport.event_handler("on_client_disconnected")
         async def _hung_up(_transport: object, _client: object) -> None:

@@ -7,8 +7,9 @@ candidates trickled separately). Admission: a request from a peer (the TCP sourc
 outside agent.allowed_peers gets 403; an offer for a new connection while the agent drains
 or holds agent.max_calls calls gets 503; each refusal is logged and counted. A new
 connection holds its place from its offer until its call ends; the call runs the agent
-through the intake in a task of its own, which outlives the offer request; `close()` cancels
-the calls still on the line.
+through the intake in a task of its own, which outlives the offer request, and sends its turn
+events to the page (RTVI server messages, the console of pipeline/demo/page/); `close()`
+cancels the calls still on the line.
 """
 
 import asyncio
@@ -109,7 +110,7 @@ class WebRTCCalls:
     async def _call(self, transport: SmallWebRTCTransport, pc_id: str, release: Release) -> None:
         """The agent's call on `transport`, holding its place until it ends."""
         try:
-            await self.intake.run_agent_call(transport, f"webrtc-{pc_id}")
+            await self.intake.run_agent_call(transport, f"webrtc-{pc_id}", console=True)
         finally:
             release()
             self.connections.discard(pc_id)

@@ -7,7 +7,8 @@ question goes to the process-wide batching engine. Switching a pipeline is one l
     turn_analyzer=SharedSmartTurnAnalyzer(params=SmartTurnParams())
 
 If the engine is overloaded or misses the deadline, the turn is decided without the model
-(by default: Pipecat's silence timeout, `stop_secs`) and the fallback metric counts it.
+(by default: Pipecat's silence timeout, `stop_secs`) and the fallback metric counts it;
+`last_fallback` says why (overloaded, deadline, error) until the next ask.
 """
 
 import asyncio
@@ -25,7 +26,7 @@ from pipeline.settings import TurnSettings
 from pipeline.turn.engine_registry import shared_engine
 from pipeline.turn.interface import TurnEngine
 from pipeline.turn.local_engine import TurnEngineOverloaded
-from pipeline.turn.metrics import TURN_FALLBACKS
+from pipeline.turn.metrics import TURN_DECISION, TURN_FALLBACKS, TURN_PROBABILITY
 
 log = logging.getLogger(__name__)
 
@@ -53,8 +54,10 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
             )
         self._turn_settings = settings
         self._engine = engine or shared_engine(settings)
+        self.last_fallback: str | None = None  # why the last ask had no answer (None: it had)
 
     async def analyze_end_of_turn(self) -> tuple[EndOfTurnState, MetricsData | None]:
+        self.last_fallback = None
         segment = self._take_segment()
         if segment is None:
             return EndOfTurnState.INCOMPLETE, None
@@ -65,7 +68,10 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
                 timeout=self._turn_settings.deadline_ms / 1000,
             )
         except Exception as exc:  # overloaded, past the deadline, or the engine failed
+            TURN_DECISION.observe(time.perf_counter() - started)
             return self._fallback(exc), None
+        TURN_DECISION.observe(time.perf_counter() - started)
+        TURN_PROBABILITY.observe(probability)
         state = EndOfTurnState.COMPLETE if probability > 0.5 else EndOfTurnState.INCOMPLETE
         if state == EndOfTurnState.COMPLETE:
             self._clear(state)
@@ -81,6 +87,7 @@ class SharedSmartTurnAnalyzer(BaseSmartTurn):
             type(exc), "error"
         )
         TURN_FALLBACKS.labels(reason).inc()
+        self.last_fallback = reason
         log.warning("turn decided without the model (%s): %s", reason, exc)
         if self._turn_settings.fallback == "complete":
             self._clear(EndOfTurnState.COMPLETE)

@@ -34,3 +34,13 @@ TRITON_CIRCUIT_OPEN = Gauge(
     "switchboard_turn_triton_circuit_open",
     "1 while turns bypass Triton (it failed; until it is ready and answers a trial request)",
 )
+TURN_PROBABILITY = Histogram(
+    "switchboard_turn_probability",
+    "Smart Turn's probability at each ask the analyzer answered (fallbacks have none)",
+    buckets=(0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 1.0),
+)
+TURN_DECISION = Histogram(
+    "switchboard_turn_decision_seconds",
+    "From a call's ask at the VAD stop to the analyzer's answer or fallback",
+    buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0),
+)

@@ -13,9 +13,14 @@ so the decision follows the caller's audio, not the event loop). Speech again di
 a transcript that arrives during the hold re-reads the last word. The analyzer's own silence
 timeout (SmartTurnParams.stop_secs) still ends any turn, the bound on every hold. The
 transcript wait that follows (wait_for_transcript) is Pipecat's, unchanged.
+
+Each ask is also reported: the event on_turn_ask(strategy, TurnAsk) carries the probability,
+the model's verdict (or the fallback and why) and the hold it set (pipeline/agent/turn_events.py
+writes it down and shows it on the console).
 """
 
 import time
+from dataclasses import dataclass
 
 from pipecat.audio.turn.base_turn_analyzer import BaseTurnAnalyzer, EndOfTurnState
 from pipecat.frames.frames import (
@@ -35,6 +40,17 @@ from pipeline.turn.hold import hold_s
 _EPSILON_S = 1e-6  # 20 ms frames summed in floats: 40 of them must make 0.8 s
 
 
+@dataclass(frozen=True)
+class TurnAsk:
+    """One question to the turn analyzer at a VAD stop and what the policy made of it."""
+
+    probability: float | None  # Smart Turn's answer; None: no answer (fallback)
+    verdict: str  # "complete" | "incomplete" (the model's, at 0.5) | "fallback"
+    reason: str | None  # fallback: overloaded, deadline, error, no_audio
+    hold_ms: float  # how long the policy holds the turn open after this stop
+    decision_ms: float | None  # the analyzer's time to answer (Pipecat's TurnMetricsData)
+
+
 class HoldingTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
     """TurnAnalyzerUserTurnStopStrategy whose model answer sets a hold, not a verdict."""
 
@@ -51,6 +67,7 @@ class HoldingTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         self._words = ""  # the caller's latest transcript, interim or final
         self._holding = False  # after a VAD stop, until the hold has passed
         self._silence_s = 0.0  # audio since the VAD stop
+        self._register_event_handler("on_turn_ask", sync=True)
 
     @property
     def probability(self) -> float | None:
@@ -85,6 +102,7 @@ class HoldingTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
         state, prediction = await self._turn_analyzer.analyze_end_of_turn()
         await self._handle_prediction_result(prediction)
         self._probability = _probability(state, prediction)
+        await self._call_event_handler("on_turn_ask", self._ask(prediction))
         self._turn_complete, self._holding, self._silence_s = False, True, 0.0
         if self._wait_for_transcript:  # Pipecat's STT safety net, from when the speech ended
             deadline = frame.timestamp - frame.stop_secs + self._stt_timeout
@@ -93,6 +111,20 @@ class HoldingTurnStopStrategy(TurnAnalyzerUserTurnStopStrategy):
                 f"{self}::_timeout_handler",
             )
         await self._end_hold_if_passed()
+
+    def _ask(self, prediction: object) -> TurnAsk:
+        """The ask just answered, as on_turn_ask reports it."""
+        hold = hold_s(self._policy, self._probability, self._words) * 1000
+        if isinstance(prediction, TurnMetricsData):
+            verdict = "complete" if prediction.is_complete else "incomplete"
+            return TurnAsk(
+                prediction.probability, verdict, None, hold, prediction.e2e_processing_time_ms
+            )
+        fallback = getattr(self._turn_analyzer, "last_fallback", None)
+        if fallback is None and self._probability is not None:  # a verdict, no probability
+            verdict = "complete" if self._probability else "incomplete"
+            return TurnAsk(self._probability, verdict, None, hold, None)
+        return TurnAsk(None, "fallback", fallback or "no_audio", hold, None)
 
     async def _handle_input_audio(self, frame: InputAudioRawFrame) -> None:
         await super()._handle_input_audio(frame)  # the analyzer's buffer and silence timeout

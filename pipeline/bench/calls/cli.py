@@ -70,6 +70,9 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
     parser.add_argument("--log-dir", type=Path, help="where a started agent's logs go")
     parser.add_argument("--json", help="write the figures to this file")
     parser.add_argument("--plot", help="PNG of latency and false interruptions against calls")
+    parser.add_argument(
+        "--timeline", type=Path, help="a started agent: draw each call's timeline in this folder"
+    )
     parser.set_defaults(func=run)
 
 
@@ -144,9 +147,10 @@ def _bench(
         agent_cm = started_agent(
             settings, args.turn, args.log_dir, args.transport, script, capacity=max(levels)
         )
-    load_before, runs = os.getloadavg(), []
+    load_before, runs, events = os.getloadavg(), [], None
     try:
         with agent_cm as agent:
+            events = agent.transcripts
             for calls in levels:
                 doing = f"{calls} calls of {scenario.name}"
                 if args.duration:
@@ -179,4 +183,8 @@ def _bench(
         from pipeline.bench.plot import plot_calls
 
         plot_calls(runs, args.plot)
+    if args.timeline and events:
+        from pipeline.timeline.draw import draw_calls
+
+        console.print(f"timelines: {len(draw_calls(events, args.timeline))} in {args.timeline}")
     return 1 if any(r["failed"] for r in runs) else 0
