@@ -19,6 +19,10 @@ import helm_render as hr
 from sip_echo_process import stop_process
 
 CONFIG_DIR = "/etc/switchboard-sip-proxy"
+# sipp options for calls through the proxy. A late 180 is no fault: Kamailio's children relay
+# an agent's 180 and its 200, sent back to back, in parallel, so the 180 may arrive second;
+# sipp lets it pass instead of aborting the call (its default, abortunexp).
+LATE_180_OK = ("-default_behaviors", "all,-abortunexp")
 
 
 @dataclass

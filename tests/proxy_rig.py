@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import numpy as np
-from kamailio_proxy import agent_states, start_kamailio
+from kamailio_proxy import LATE_180_OK, agent_states, start_kamailio
 from sip_echo_process import EchoProcess, start_echo_process
 from sip_peers import rtp_packets, sipp_command, sipp_report, write_pcap
 from speech_server_fixture import free_port
@@ -71,7 +71,7 @@ class Rig:
         command = sipp_command(
             scenario, self.port if host else self.proxy.port, calls=calls, limit=limit,
             pause_ms=pause_ms, keys={"pcap": str(self.pcap(dtmf))}, timeout_s=timeout_s,
-            extra=extra,
+            extra=(*LATE_180_OK, *extra),
         )  # fmt: skip
         if host:
             command[1] = f"{host}:{self.port}"

@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 from agent_fixture import start_agent
-from kamailio_proxy import agent_states, start_kamailio
+from kamailio_proxy import LATE_180_OK, agent_states, start_kamailio
 from sip_peers import rtp_packets, run_sipp, sipp_report, write_pcap
 from speech_server_fixture import free_port
 
@@ -39,7 +39,7 @@ def test_a_full_agent_behind_the_proxy_transfers_with_refer(tmp_path):
         pcap = write_pcap(tmp_path / "person.pcap", rtp_packets(line))
         result = run_sipp(
             "transfer", proxy.port, tmp_path, keys={"pcap": str(pcap)}, timeout_s=90,
-            extra=("-trace_msg",),
+            extra=(*LATE_180_OK, "-trace_msg"),
         )  # fmt: skip
         report = sipp_report(result, tmp_path) + proxy.log()[-2000:] + agent.log()[-3000:]
         assert result.returncode == 0, report
