@@ -4,7 +4,7 @@ Pipecat pipeline, pipecat.tests.utils.run_test), and the transcript JSON lines."
 import asyncio
 import json
 
-from pipecat.frames.frames import InputAudioRawFrame
+from pipecat.frames.frames import InputAudioRawFrame, TextFrame
 from pipecat.tests.utils import run_test
 from prometheus_client import CollectorRegistry, Histogram
 
@@ -55,6 +55,20 @@ def test_meter_in_a_pipeline_observes_every_audio_frame_and_passes_it_on() -> No
     # Sent faster than real time, so no frame is behind the clock.
     assert registry.get_sample_value("lag_seconds_bucket", {"le": "0.001"}) == 25
     assert all(a is b for a, b in zip(down, frames, strict=True))
+
+
+def test_a_meter_that_ends_audio_measures_it_and_passes_only_the_rest() -> None:
+    histogram, registry = _histogram()
+    frames = [_frame(), TextFrame(text="hello"), _frame()]
+    down, _ = asyncio.run(
+        run_test(
+            FrameLagMeter(histogram=histogram, ends_audio=True),
+            frames_to_send=frames,
+            expected_down_frames=[TextFrame],
+        )
+    )
+    assert registry.get_sample_value("lag_seconds_count") == 2
+    assert down[0] is frames[1]
 
 
 def test_transcript_lines_are_whole_json_objects(tmp_path) -> None:

@@ -3,19 +3,20 @@
 In: a call's PipelineWorker (built with enable_metrics=True). Out: observers on it that feed
 switchboard_agent_service_ttfb_seconds (each MetricsFrame's TTFB data, labelled by the
 service that measured it) and switchboard_agent_response_latency_seconds (Pipecat's
-UserBotLatencyObserver: the caller's VAD stop to the agent's first audio).
+UserBotLatencyObserver: the caller's VAD stop to the agent's first audio), both in the
+call's one observer proxy (pipeline/agent/call_observers.py).
 """
 
 from pipecat.frames.frames import MetricsFrame
 from pipecat.metrics.metrics import TTFBMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
-from pipecat.observers.user_bot_latency_observer import UserBotLatencyObserver
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameProcessor
 from pipecat.services.llm_service import LLMService
 from pipecat.services.stt_service import STTService
 from pipecat.services.tts_service import TTSService
 
+from pipeline.agent.call_observers import call_observers
 from pipeline.agent.metrics import RESPONSE_LATENCY, SERVICE_TTFB
 
 _KINDS = ((STTService, "stt"), (LLMService, "llm"), (TTSService, "tts"))
@@ -42,11 +43,10 @@ class ServiceTTFBObserver(BaseObserver):
 
 def measure_call(worker: PipelineWorker) -> None:
     """Attach the metric observers to a call's worker (before it runs)."""
-    worker.add_observer(ServiceTTFBObserver())
-    latency = UserBotLatencyObserver()
+    observers = call_observers(worker)
+    observers.add(ServiceTTFBObserver())
 
-    @latency.event_handler("on_latency_measured")
-    async def _measured(_observer: UserBotLatencyObserver, seconds: float) -> None:
+    async def _measured(_observer: object, seconds: float) -> None:
         RESPONSE_LATENCY.observe(seconds)
 
-    worker.add_observer(latency)
+    observers.latency.add_event_handler("on_latency_measured", _measured)

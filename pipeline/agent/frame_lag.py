@@ -1,7 +1,8 @@
 """How late the agent processes the caller's audio, against the call's own audio clock.
 
-In: the frames of one call, downstream. Out: the same frames, unchanged; for every caller
-audio frame an observation in switchboard_agent_frame_lag_seconds.
+In: the frames of one call, downstream. Out: the same frames, unchanged (with `ends_audio`,
+all but the caller's audio); for every caller audio frame an observation in
+switchboard_agent_frame_lag_seconds.
 
 A caller's line delivers audio in real time, so the n-th second of audio cannot arrive
 before the call's start plus n seconds. The lag of a frame is how far past that moment it
@@ -14,6 +15,11 @@ It sits right after the user aggregator: by then the frame has passed the transp
 queue and the aggregator's VAD and turn analysis, so a late frame here is a late turn
 decision, which is what callers notice. Frames the aggregator holds back (a muted caller)
 are not measured.
+
+With `ends_audio`, the caller's audio goes no further: in the agent's pipeline nothing after
+the user aggregator reads it (person requests, tool hints, the LLM, TTS, the output transport
+and the assistant aggregator handle text, DTMF and the agent's own audio), and each further
+processor would cost a queue hop and an observer event per 20 ms frame.
 """
 
 import time
@@ -26,11 +32,15 @@ from pipeline.agent.metrics import FRAME_LAG
 
 
 class FrameLagMeter(FrameProcessor):
-    """Measures each InputAudioRawFrame's lag and passes every frame on."""
+    """Measures each InputAudioRawFrame's lag and passes every frame on (with `ends_audio`,
+    every frame but those)."""
 
-    def __init__(self, histogram: Histogram = FRAME_LAG, **kwargs: object) -> None:
+    def __init__(
+        self, histogram: Histogram = FRAME_LAG, *, ends_audio: bool = False, **kwargs: object
+    ) -> None:
         super().__init__(**kwargs)
         self._histogram = histogram
+        self._ends_audio = ends_audio
         self._audio_s = 0.0  # caller audio seen before the current frame
         self._start: float | None = None  # monotonic time the call's audio clock began
 
@@ -46,4 +56,6 @@ class FrameLagMeter(FrameProcessor):
         await super().process_frame(frame, direction)
         if isinstance(frame, InputAudioRawFrame) and direction == FrameDirection.DOWNSTREAM:
             self._histogram.observe(self.lag(frame, time.monotonic()))
+            if self._ends_audio:
+                return
         await self.push_frame(frame, direction)

@@ -27,6 +27,7 @@ from pipecat.observers.base_observer import BaseObserver, FramePushed
 from pipecat.pipeline.worker import PipelineWorker
 
 from pipeline.agent.call_metrics import service_kind
+from pipeline.agent.call_observers import call_observers
 from pipeline.agent.metrics import ERRORS
 from pipeline.agent.redaction import redact
 from pipeline.agent.tools import TRANSFER_LINE
@@ -65,7 +66,7 @@ class ServiceFailureHandler:
         self._end_within_s = end_within_s
         self._speech = _BotStopped()
         self._ending: asyncio.Task | None = None
-        worker.add_observer(self._speech)
+        call_observers(worker).add(self._speech)
         worker.event_handler("on_pipeline_error")(self._on_error)
         worker.event_handler("on_pipeline_finished")(self._on_finished)
 

@@ -5,7 +5,8 @@ In: the call's frames (an observer on its PipelineWorker: Silero VAD's start and
 agent's audio starting and stopping), the stop strategy's on_turn_ask
 (pipeline/turn/stop_strategy.py; in the stock turn mode, the analyzer's TurnMetricsData),
 the user aggregator's on_user_turn_stopped, and Pipecat's latency breakdown
-(UserBotLatencyObserver, pipeline/agent/turn_stages.py). Out: events handed
+(the call's UserBotLatencyObserver, pipeline/agent/call_observers.py, and
+pipeline/agent/turn_stages.py). Out: events handed
 to each sink as (kind, epoch seconds, fields):
 
     caller_started  {"barge_in": bool}            the caller's first word (VAD start less
@@ -35,15 +36,12 @@ from pipecat.frames.frames import (
 )
 from pipecat.metrics.metrics import TurnMetricsData
 from pipecat.observers.base_observer import BaseObserver, FramePushed
-from pipecat.observers.user_bot_latency_observer import (
-    LatencyBreakdown,
-    MeasuredFrom,
-    UserBotLatencyObserver,
-)
+from pipecat.observers.user_bot_latency_observer import LatencyBreakdown, MeasuredFrom
 from pipecat.pipeline.worker import PipelineWorker
 from pipecat.processors.frame_processor import FrameDirection, FrameProcessor
 from pipecat.processors.frameworks.rtvi.frames import RTVIServerMessageFrame
 
+from pipeline.agent.call_observers import call_observers
 from pipeline.agent.metrics import TURN_STAGES
 from pipeline.agent.transcripts import TranscriptWriter
 from pipeline.agent.turn_stages import stages_ms
@@ -111,11 +109,10 @@ class TurnEvents(BaseObserver):
     def attach(self, worker: PipelineWorker, user: FrameProcessor, strategy: object) -> None:
         """Observe `worker`'s frames, `user`'s turn ends, `strategy`'s asks (on_turn_ask in the
         smart turn mode; otherwise the analyzer's TurnMetricsData, as stock Pipecat reports
-        it), and Pipecat's latency breakdown of each answer."""
-        worker.add_observer(self)
-        latency = UserBotLatencyObserver()
-        latency.add_event_handler("on_latency_breakdown", self._latency)
-        worker.add_observer(latency)
+        it), and Pipecat's latency breakdown of each answer; in the call's one observer proxy."""
+        observers = call_observers(worker)
+        observers.add(self)
+        observers.latency.add_event_handler("on_latency_breakdown", self._latency)
         user.add_event_handler("on_user_turn_stopped", self._turn_end)
         if isinstance(strategy, HoldingTurnStopStrategy):
             strategy.add_event_handler("on_turn_ask", self._ask)
