@@ -38,6 +38,10 @@ class AsrSettings(_RivaEndpoint):
     """Riva/NIM speech-to-text endpoint."""
 
     model: str = "whisper-tiny.en"
+    # Riva endpointing: the ASR closes an utterance (and sends its final transcript) after
+    # this much silence; the agent's turn waits for that final. Pipecat's 320 ms: at 240 ms
+    # the pause at a spoken comma splits a sentence, and each part is transcribed worse.
+    stop_history_ms: int = Field(320, ge=80, le=2000)
 
 
 class TtsSettings(_RivaEndpoint):
@@ -45,6 +49,10 @@ class TtsSettings(_RivaEndpoint):
 
     voice: str = "English-US.Male-Joe"
     sample_rate: int = Field(22050, ge=8000, le=48000)
+    # Synthesize an answer's first clause ("Sure, ...", "Your order 1234, ...") as soon as
+    # the LLM has written it, when it has at least this many words: the caller hears the
+    # agent before the first sentence is complete. 0: wait for whole sentences.
+    first_clause_words: int = Field(2, ge=0, le=20)
 
 
 class LlmSettings(_Section):
@@ -131,6 +139,11 @@ class SpeechServerSettings(_Section):
     asr_model: str = "whisper-tiny.en"  # the name it serves; clients' asr.model should match
     voice: str = "English-US.Male-Joe"  # "<voice>.<subvoice>", as Riva names voices; see tts.voice
     asr_workers: int | None = Field(None, ge=1)  # parallel Whisper decodes; None: one a core
+    # Whisper starts on an utterance this far into a pause, before endpointing closes it, and
+    # the final is that transcript when no speech followed (pipeline/speech/early_final.py).
+    # Longer: on noisy lines a text closer to a transcription at the close, sent later.
+    # 0: transcribe only at the close.
+    early_final_ms: int = Field(32, ge=0, le=2000)
     # The scripted stand-in (`speech-server --scripted FILE`): no Whisper; each utterance the
     # endpointing finds is answered, scripted_delay_ms after it ends, with the file's next line.
     scripted: Path | None = None
@@ -147,6 +160,9 @@ class LlmServerSettings(_Section):
     chat_format: str = "switchboard-tools"  # chatml-function-calling that can stream tool calls
     n_ctx: int = Field(4096, ge=256)
     n_threads: int | None = Field(None, ge=1)  # None: llama.cpp's default
+    # KV state of each conversation kept between its requests (pipeline/llm_server/
+    # prefix_cache.py), so concurrent calls do not prefill each other out; 0: none.
+    prefix_cache_mb: int = Field(128, ge=0)
     # The scripted stand-in (`llm-server --scripted`): no model; every chat completion is
     # scripted_answer, streamed a word a chunk, its first chunk after scripted_delay_ms.
     scripted: bool = False

@@ -18,6 +18,7 @@ from pipeline.bench.calls.agent_probe import (
     tree_rss,
     tree_rss_by_role,
 )
+from pipeline.bench.calls.agent_stages import stage_medians
 from pipeline.bench.calls.agent_transcripts import (
     caller_turn_ends,
     lost_transcripts,
@@ -315,3 +316,32 @@ def test_profile_samples_go_to_their_most_specific_stage() -> None:
     # numpy under the upsampler is resampling, a pool submit under the VAD is VAD, and a
     # queue of the pipeline is a hop; a pool thread waiting for work is no work at all.
     assert shares == {"pipeline hops": 50.0, "resampling": 30.0, "VAD": 20.0, WAITING: 50.0}
+
+
+def test_agent_stage_medians_cover_only_the_levels_calls(tmp_path):
+    def latency(call_id: str, total: float, share: float) -> str:
+        stages = {"total": total, "agent_share": share, "vad_stop": 200.0}
+        return json.dumps({"call_id": call_id, "kind": "turn_latency", "stages_ms": stages})
+
+    events = tmp_path / "transcripts.jsonl"
+    events.write_text(
+        "\n".join(
+            [
+                latency("a", 900, 250),
+                json.dumps({"call_id": "a", "role": "caller", "text": "yes"}),
+                latency("a", 1100, 300),
+                latency("b", 1300, 350),
+                latency("other", 9000, 9000),  # a call of another level
+                "",
+            ]
+        )
+    )
+    medians = stage_medians(events, {"a", "b"})
+    assert medians["answers"] == 3
+    assert medians["p50_ms"]["total"] == 1100 and medians["p50_ms"]["agent_share"] == 300
+    assert medians["p50_ms"]["vad_stop"] == 200 and medians["p50_ms"]["tools"] == 0
+    assert stage_medians(events, {"nobody"}) == {
+        "answers": 0,
+        "p50_ms": dict.fromkeys(medians["p50_ms"]),
+    }
+    assert stage_medians(None, {"a"}) is None

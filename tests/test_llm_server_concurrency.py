@@ -3,21 +3,12 @@ two streamed chat completions at once through the OpenAI client (what Pipecat us
 llama.cpp's server would otherwise end the first stream early when the second arrives."""
 
 import asyncio
-import subprocess
-import sys
-import time
-from pathlib import Path
 
 import pytest
+from llm_server_fixture import MODEL, live_llm_server
 from openai import AsyncOpenAI
-from speech_server_fixture import free_port
-
-from pipeline.agent.endpoints import llm_problem
 
 pytestmark = pytest.mark.slow
-
-REPO = Path(__file__).resolve().parent.parent
-MODEL = "smollm2-135m-instruct"
 
 
 async def _answer(client: AsyncOpenAI, question: str) -> str:
@@ -39,18 +30,6 @@ async def _two_at_once(base_url: str) -> list[str]:
 
 
 def test_concurrent_streams_are_answered_in_full(tmp_path) -> None:
-    port = free_port()
-    log = (tmp_path / "llm-server.log").open("wb")
-    command = [sys.executable, "-m", "pipeline.cli", "llm-server", "--port", str(port)]
-    server = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=log)
-    base_url = f"http://127.0.0.1:{port}/v1"
-    try:
-        deadline = time.monotonic() + 180
-        while llm_problem(base_url, "none", MODEL):
-            assert server.poll() is None and time.monotonic() < deadline, "llm-server not up"
-            time.sleep(1)
+    with live_llm_server(tmp_path / "llm-server.log") as base_url:
         answers = asyncio.run(_two_at_once(base_url))
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
     assert all(len(answer.split()) >= 3 for answer in answers), answers

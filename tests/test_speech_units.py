@@ -131,6 +131,27 @@ def test_endpointing_follows_stop_history():
     assert detector.finish() is None
 
 
+def test_endpointing_says_where_the_speech_of_an_utterance_ends():
+    """What early finals compare: the speech so far, and the non-speech after it."""
+    config = Endpointing.from_proto(rasr.EndpointingConfig(stop_history=320))  # 10 frames
+    detector = UtteranceDetector(LoudnessVad(), config)
+    assert detector.closing_frames == 10
+    detector.feed(frames((0, 5), (0.5, 20), (0, 3)))
+    assert detector.samples - detector.speech_samples == 3 * FRAME
+    assert detector.current().trailing_silence == 3 * FRAME
+    detector.feed(frames((0.5, 2), (0, 4)))  # speech resumed: its end moved
+    assert detector.samples - detector.speech_samples == 4 * FRAME
+    (done,) = detector.feed(frames((0, 6)))
+    assert done.trailing_silence == 10 * FRAME
+    assert done.audio.size - done.trailing_silence == detector_speech_end(done)
+
+
+def detector_speech_end(utterance) -> int:
+    """Samples up to the end of the last loud frame (LoudnessVad's speech)."""
+    loud = np.flatnonzero(np.abs(utterance.audio.reshape(-1, FRAME)).mean(axis=1) > 0.1)
+    return (int(loud[-1]) + 1) * FRAME
+
+
 def test_stream_end_finishes_the_utterance_in_progress():
     detector = UtteranceDetector(LoudnessVad(), Endpointing())
     assert detector.feed(frames((0, 5), (0.5, 20))) == []

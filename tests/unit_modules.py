@@ -12,6 +12,8 @@ together; they run in `make test`, or by name after a change to models/ or kerne
 UNIT_MODULES = frozenset(
     {
         "test_agent_call_end_units",
+        "test_agent_call_observers",
+        "test_agent_first_clause",
         "test_agent_metrics",
         "test_agent_turn_mode",
         "test_agent_units",
@@ -24,6 +26,7 @@ UNIT_MODULES = frozenset(
         "test_helm_render",
         "test_helm_security",
         "test_line_upsampler",
+        "test_llm_server_prefix",
         "test_phone_line_hangup",
         "test_process_memory",
         "test_rtp_stream_changes",

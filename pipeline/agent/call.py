@@ -5,9 +5,9 @@ AudioSocket leg, WebRTC; pipeline/intake/ picks it), the settings, the orders. O
 PipelineWorker, plus the call's tools (which record what the LLM called), and `run_call`,
 which runs the worker to its end and counts how the call ended. The frames flow:
 
-    transport.input -> STT -> user aggregator -> frame lag -> person requests -> tool hints
-        -> LLM -> TTS -> transport.output -> assistant aggregator (what the agent said goes
-        back into the context)
+    transport.input -> STT -> user aggregator -> frame lag (the caller's audio ends here)
+        -> person requests -> tool hints -> LLM -> TTS -> transport.output -> assistant
+        aggregator (what the agent said goes back into the context)
 
 The user aggregator holds Silero VAD (one session for every call, pipeline/agent/vad.py) and
 the turn stop strategy (agent.turn_mode: the shared Smart Turn engine by default): together
@@ -37,6 +37,7 @@ from pipecat.processors.aggregators.llm_response_universal import (
     LLMUserAggregatorParams,
 )
 from pipecat.processors.frame_processor import FrameProcessor
+from pipecat.services.openai.llm import OpenAILLMService
 from pipecat.transports.base_transport import BaseTransport
 from pipecat.turns.user_stop import (
     BaseUserTurnStopStrategy,
@@ -50,6 +51,7 @@ from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
 from pipeline.agent.handoff import PersonRequests, hand_off_when_transferred
 from pipeline.agent.idle import CallerIdle
+from pipeline.agent.llm_warmup import warm_prefix
 from pipeline.agent.metrics import CALLS, COLLECT_PAUSE
 from pipeline.agent.pipecat_log import protect_logs
 from pipeline.agent.redaction import TurnMask, keep, masker
@@ -126,7 +128,8 @@ def build_call(
     aggregators = LLMContextAggregatorPair(context, user_params=user_params(settings, stop))
     user, assistant = aggregators.user(), aggregators.assistant()
     hints = [ToolHints()] if settings.llm.tool_hints else []
-    heard = [transport.input(), stt, user, FrameLagMeter(), PersonRequests(tools, call_id)]
+    lag = FrameLagMeter(ends_audio=True)  # the caller's audio goes no further
+    heard = [transport.input(), stt, user, lag, PersonRequests(tools, call_id)]
     processors = [*heard, *hints, llm, tts, transport.output(), assistant]
     pipeline = Pipeline(processors)
     transcript = TranscriptWriter(agent.transcripts_file, call_id)
@@ -139,6 +142,8 @@ def build_call(
             enable_metrics=True,
         ),
         cancel_on_idle_timeout=True,
+        enable_rtvi=console,  # a phone line carries no RTVI messages: no RTVI hop, no observer
+        enable_turn_tracking=False,  # only Pipecat's tracing reads it (turn_events.py tracks turns)
     )
     sinks = [file_sink(transcript), stage_metrics] + ([rtvi_sink(worker)] if console else [])
     TurnEvents(sinks).attach(worker, user, stop)
@@ -152,7 +157,24 @@ def build_call(
         async def _open(_worker: PipelineWorker, _frame: object) -> None:
             await worker.queue_frames(opening)
 
+    _warm_llm_while_greeting(worker, llm, settings, GREETING if greet else "")
     return worker, tools
+
+
+def _warm_llm_while_greeting(
+    worker: PipelineWorker, llm: OpenAILLMService, settings: Settings, greeting: str
+) -> None:
+    """Once the call starts, have the LLM prefill the call's opening (system prompt, greeting,
+    tools) in the background, so the first answer only waits for the caller's words
+    (pipeline/agent/llm_warmup.py); a failure only costs that head start."""
+    tools = llm.get_llm_adapter().to_provider_tools_format(TOOLS)
+    warming: set[asyncio.Task] = set()  # keeps the task referenced until it is done
+
+    @worker.event_handler("on_pipeline_started")
+    async def _warm(_worker: PipelineWorker, _frame: object) -> None:
+        task = asyncio.create_task(warm_prefix(settings.llm, SYSTEM_PROMPT, greeting, tools))
+        warming.add(task)
+        task.add_done_callback(warming.discard)
 
 
 def _log_conversation(

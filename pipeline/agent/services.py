@@ -19,6 +19,7 @@ from pipecat.processors.frame_processor import FrameDirection
 from pipecat.services.nvidia.tts import NvidiaTTSService
 from pipecat.services.openai.llm import OpenAILLMService
 
+from pipeline.agent.first_clause import FirstClauseAggregator
 from pipeline.agent.stt import NamedModelNvidiaSTTService
 from pipeline.settings import AsrSettings, LlmSettings, TtsSettings
 
@@ -46,8 +47,9 @@ log = logging.getLogger(__name__)
 def build_stt(
     asr: AsrSettings, sample_rate: int, retry_backoff_s: float = 0.5, retry_window_s: float = 10.0
 ) -> NamedModelNvidiaSTTService:
-    """Streaming speech-to-text that names `asr.model` in every request; a lost stream is
-    reconnected once after `retry_backoff_s` (pipeline/agent/stt.py)."""
+    """Streaming speech-to-text that names `asr.model` in every request and asks for finals
+    after `asr.stop_history_ms` of silence; a lost stream is reconnected once after
+    `retry_backoff_s` (pipeline/agent/stt.py)."""
     return NamedModelNvidiaSTTService(
         retry_backoff_s=retry_backoff_s,
         retry_window_s=retry_window_s,
@@ -55,15 +57,32 @@ def build_stt(
         use_ssl=asr.use_ssl,
         sample_rate=sample_rate,
         model_function_map={"function_id": _NO_FUNCTION, "model_name": asr.model},
+        stop_history=asr.stop_history_ms,
         settings=NamedModelNvidiaSTTService.Settings(language=asr.language),
         # Our speech server finalizes within a few hundred ms of the end of speech.
         ttfs_p99_latency=1.0,
     )
 
 
+class FirstClauseNvidiaTTSService(NvidiaTTSService):
+    """Pipecat's Riva TTS that sends each answer's first clause to synthesis as soon as the LLM
+    has written it (pipeline/agent/first_clause.py), then whole sentences. Pipecat 1.14 takes
+    no aggregator argument, so this replaces the one it built."""
+
+    def __init__(self, *, first_clause_words: int, **kwargs: object) -> None:
+        super().__init__(**kwargs)
+        if first_clause_words > 0:
+            self._text_aggregator = FirstClauseAggregator(
+                min_words=first_clause_words, language=self._text_aggregator.language
+            )
+
+
 def build_tts(tts: TtsSettings) -> NvidiaTTSService:
-    """Streaming text-to-speech with `tts.voice` at `tts.sample_rate`."""
-    return NvidiaTTSService(
+    """Streaming text-to-speech with `tts.voice` at `tts.sample_rate`; each answer's first
+    clause of at least `tts.first_clause_words` words is spoken before its sentence ends (0:
+    whole sentences only)."""
+    return FirstClauseNvidiaTTSService(
+        first_clause_words=tts.first_clause_words,
         server=tts.server,
         use_ssl=tts.use_ssl,
         sample_rate=tts.sample_rate,

@@ -12,8 +12,9 @@ names everywhere (the transcripts file's turn_latency events, `switchboard demo`
     turn_decision     from the transcript until the turn is released (the turn policy's hold)
     llm_first_token   from the LLM request to its first token (tool calls included)
     tools             the agent's tool handlers (an order lookup)
-    first_sentence    from the first token to the first sentence TTS can speak
-    tts_first_audio   from that sentence to the first synthesized audio
+    first_sentence    from the first token to the first text TTS can speak (the answer's
+                      first clause, pipeline/agent/first_clause.py)
+    tts_first_audio   from that text to the first synthesized audio
     transport         from the first audio to the caller's line
     pipeline          frame hops between them
     total             all of the above: the caller's last word to the agent's first audio

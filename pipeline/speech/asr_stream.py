@@ -2,7 +2,8 @@
 
 In: the validated request settings and audio bytes, chunk by chunk. Out: results with a
 transcript, `is_final`, and `audio_processed`. Each utterance found by endpointing gets
-exactly one final result (also when the stream closes mid-utterance); while an utterance
+exactly one final result (also when the stream closes mid-utterance), transcribed while
+endpointing still waits out the closing pause when it can (early_final.py); while an utterance
 goes on, interim results follow as new audio arrives, but only when Whisper has a decoder to
 spare and at most one per twice the time the last one took, so interims do not delay anyone's
 final result and never take more than half of a stream's real time.
@@ -17,6 +18,7 @@ from riva.client.proto import riva_asr_pb2 as rasr
 
 from pipeline.speech.asr_engine import RATE, Transcript, WhisperEngine
 from pipeline.speech.audio import AudioFormat, StreamDecoder
+from pipeline.speech.early_final import EarlyFinal
 from pipeline.speech.endpointing import Endpointing, Utterance, UtteranceDetector
 from pipeline.speech.vad import SileroVad
 
@@ -46,18 +48,28 @@ class Result:
 class Recognition:
     """State of one stream: decoder, endpointing, and when the last interim went out."""
 
-    def __init__(self, asr: WhisperEngine, vad: SileroVad, options: RecognitionOptions) -> None:
+    def __init__(
+        self,
+        asr: WhisperEngine,
+        vad: SileroVad,
+        options: RecognitionOptions,
+        early_final_ms: int = 0,
+    ) -> None:
+        """`early_final_ms`: how far into a pause Whisper starts on the utterance (0: only
+        when endpointing closes it; see early_final.py)."""
         self._asr = asr
         self._options = options
         self._decoder = StreamDecoder(options.fmt, RATE)
         self._detector = UtteranceDetector(vad.stream(), options.endpointing)
         self._interim_at = 0  # utterance length (samples) at the last interim
         self._interim_cost = 0.0  # seconds the last interim took
+        self.early = EarlyFinal(self._transcribe, early_final_ms)
 
     def feed(self, data: bytes) -> Iterator[Result]:
         """Add a chunk of wire audio; yield the results it produced."""
         for utterance in self._detector.feed(self._decoder.decode(data)):
             yield self._final(utterance)
+        self.early.update(self._detector, self._asr.spare)
         # an interim while the speaker pauses would only delay the final that may be coming
         if self._options.interim_results and self._detector.speaking and self._asr.spare:
             wait_s = max(INTERIM_EVERY_S, 2 * self._interim_cost)
@@ -77,10 +89,11 @@ class Recognition:
         utterance = self._detector.finish()
         if utterance is not None:
             yield self._final(utterance)
+        self.early.drop()
 
     def _final(self, utterance: Utterance) -> Result:
         self._interim_at = 0
-        transcript = self._transcribe(utterance) or Transcript("")
+        transcript = self.early.take(utterance) or self._transcribe(utterance) or Transcript("")
         return Result(transcript, True, self._processed())
 
     def _processed(self) -> float:

@@ -53,6 +53,7 @@ class Endpointing:
 class Utterance:
     audio: np.ndarray  # 16 kHz float32
     start_s: float  # where it starts in the stream
+    trailing_silence: int = 0  # samples at its end that the VAD found to be non-speech
 
 
 class UtteranceDetector:
@@ -75,6 +76,7 @@ class UtteranceDetector:
         self._utterance: list[np.ndarray] = []  # frames of the utterance in progress
         self._start_frame = 0
         self._last_was_speech = False
+        self._silent_run = 0  # non-speech frames since the utterance's last speech frame
 
     @property
     def active(self) -> bool:
@@ -92,12 +94,26 @@ class UtteranceDetector:
         return len(self._utterance) * FRAME
 
     @property
+    def speech_samples(self) -> int:
+        """Length of the utterance in progress up to the end of its last speech frame."""
+        return self.samples - self._silent_run * FRAME
+
+    @property
+    def closing_frames(self) -> int:
+        """Non-speech frames after the last speech frame that close an utterance."""
+        return self._stop_needed
+
+    @property
     def seconds_processed(self) -> float:
         return self._frames_seen * FRAME / RATE
 
     def current(self) -> Utterance:
-        """The utterance in progress so far (for interim results)."""
-        return Utterance(np.concatenate(self._utterance), self._start_frame * FRAME / RATE)
+        """The utterance in progress so far (for interim and early final results)."""
+        return Utterance(
+            np.concatenate(self._utterance),
+            self._start_frame * FRAME / RATE,
+            self._silent_run * FRAME,
+        )
 
     def feed(self, audio: np.ndarray) -> list[Utterance]:
         """Add audio; return the utterances it completed."""
@@ -115,7 +131,9 @@ class UtteranceDetector:
         """End of stream: the utterance in progress (with any last partial frame), if any."""
         if not self.active:
             return None
-        self._utterance.append(self._pending)
+        if self._pending.size:  # a partial frame the VAD has not judged
+            self._utterance.append(self._pending)
+            self._silent_run = 0
         self._pending = np.zeros(0, dtype=np.float32)
         return self._close()
 
@@ -131,8 +149,10 @@ class UtteranceDetector:
                 self._start_frame = self._frames_seen - len(self._utterance)
                 self._start_window.clear()
                 self._stop_window.clear()
+                self._silent_run = 0
             return None
         self._utterance.append(frame)
+        self._silent_run = 0 if is_speech else self._silent_run + 1
         self._stop_window.append(not is_speech)
         silent = sum(self._stop_window)
         ended = len(self._stop_window) == self._stop_window.maxlen and silent >= self._stop_needed

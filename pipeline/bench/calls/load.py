@@ -19,6 +19,7 @@ from typing import Any
 
 from pipeline.bench.calls.agent_cpu import CpuSample, process_cpu_s
 from pipeline.bench.calls.agent_probe import Buckets, read_buckets, tree_rss_by_role
+from pipeline.bench.calls.agent_stages import stage_medians
 from pipeline.bench.calls.agent_transcripts import caller_turn_ends
 from pipeline.bench.calls.agent_under_test import AgentUnderTest
 from pipeline.bench.calls.scenario import Scenario
@@ -119,6 +120,7 @@ async def run_level(
         soak=until is not None,
         turn_ends=turn_ends,
         cpu_samples=cpu,
+        stages=stage_medians(agent.transcripts, {r.call_id for r in records}),
     )
 
 

@@ -6,8 +6,9 @@ Out: the JSON fields of one level: calls, completed, failed, false_interruptions
 missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the tree,
 a soak's memory growth, the same per process (`processes`: agent, speech-server, ...),
 the agent process's own CPU per call in progress (agent_cpu_pct_per_call, calls_per_core:
-agent_cpu.py), lost_transcripts, premature_turn_ends, and every call (its judged turns
-and when the agent talked).
+agent_cpu.py), lost_transcripts, premature_turn_ends, agent_stages (the median of each
+latency stage of the agent's answers, as the agent measured them: agent_stages.py), and
+every call (its judged turns and when the agent talked).
 """
 
 from pipeline.bench.calls.agent_cpu import CpuSample, agent_cpu, call_spans
@@ -59,6 +60,7 @@ def summarize(
     soak: bool = False,
     turn_ends: TurnEnds | None = None,
     cpu_samples: list[CpuSample] | None = None,
+    stages: dict | None = None,
 ) -> dict:
     turns = [t for r in records if not r.failed for t in r.turns]
     latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
@@ -87,6 +89,7 @@ def summarize(
         **agent_cpu(cpu_samples or [], call_spans(records)),
         "lost_transcripts": lost_transcripts(records, turn_ends),
         "premature_turn_ends": premature_turn_ends(records, turn_ends),
+        "agent_stages": stages,
         "duration_s": round(duration_s, 1),
         "per_call": [r.as_dict() for r in records],
     }

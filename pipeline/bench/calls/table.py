@@ -4,6 +4,8 @@ In: the level summaries (summary.py). Out: a rich table on the terminal
 (pipeline/bench/report.py) that stays narrow: a few levels fit 80 columns. Under the tree's
 memory, a row per process of the agent's tree: its peak RSS and, in a soak, its growth.
 The agent process's own CPU per call in progress, and the calls one core would carry at it.
+The agent's own view of its answers' latency: the median time from the caller's last word
+to its first audio, and its own share of that (less the ASR, LLM and TTS time).
 """
 
 from pipeline.bench.report import print_table
@@ -18,6 +20,8 @@ FIGURES = (
     ("premature turn ends", lambda r: r["premature_turn_ends"]),
     ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
     ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
+    ("agent: to first audio p50 (ms)", lambda r: _stage(r, "total")),
+    ("agent: own share p50 (ms)", lambda r: _stage(r, "agent_share")),
     ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
     ("agent CPU per call (% core)", lambda r: r.get("agent_cpu_pct_per_call")),
     ("calls per core", lambda r: r.get("calls_per_core")),
@@ -26,6 +30,12 @@ FIGURES = (
     ("RSS growth (%)", lambda r: r["rss_growth_pct"]),
     ("lost transcripts", lambda r: r["lost_transcripts"]),
 )
+
+
+def _stage(run: dict, name: str) -> float | None:
+    """A stage's median over the level's answers, as the agent measured it (agent_stages.py)."""
+    stages = run.get("agent_stages")
+    return stages["p50_ms"][name] if stages and stages["answers"] else None
 
 
 def _table(runs: list[dict]) -> tuple[list[str], list[list[object]]]:
