@@ -42,6 +42,12 @@ class AsrSettings(_RivaEndpoint):
     # this much silence; the agent's turn waits for that final. Pipecat's 320 ms: at 240 ms
     # the pause at a spoken comma splits a sentence, and each part is transcribed worse.
     stop_history_ms: int = Field(320, ge=80, le=2000)
+    # The longest the agent waits, from the end of the caller's speech, for the final
+    # transcript of it before ending the turn on the words it has (Pipecat's
+    # ttfs_p99_latency): the ASR's p99 time to a final. Too short, and a turn ends without
+    # its last words when a final is slow (the CPU speech server: stop_history_ms plus a
+    # Whisper run, over 1 s now and then).
+    final_within_s: float = Field(1.5, ge=0.2, le=10)
 
 
 class TtsSettings(_RivaEndpoint):

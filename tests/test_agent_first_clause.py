@@ -79,6 +79,8 @@ def test_tts_and_stt_are_built_with_the_settings():
     stock = build_tts(TtsSettings(server="localhost:1", first_clause_words=0))
     assert not isinstance(stock._text_aggregator, FirstClauseAggregator)
 
-    stt = build_stt(AsrSettings(server="localhost:1", stop_history_ms=200), 16000)
+    asr = AsrSettings(server="localhost:1", stop_history_ms=200, final_within_s=1.2)
+    stt = build_stt(asr, 16000)
     config = stt._create_recognition_config()
     assert config.config.endpointing_config.stop_history == 200
+    assert stt._ttfs_p99_latency == 1.2  # how long a turn waits for the final, at most

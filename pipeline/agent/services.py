@@ -48,8 +48,8 @@ def build_stt(
     asr: AsrSettings, sample_rate: int, retry_backoff_s: float = 0.5, retry_window_s: float = 10.0
 ) -> NamedModelNvidiaSTTService:
     """Streaming speech-to-text that names `asr.model` in every request and asks for finals
-    after `asr.stop_history_ms` of silence; a lost stream is reconnected once after
-    `retry_backoff_s` (pipeline/agent/stt.py)."""
+    after `asr.stop_history_ms` of silence, expected within `asr.final_within_s` of the end of
+    speech; a lost stream is reconnected once after `retry_backoff_s` (pipeline/agent/stt.py)."""
     return NamedModelNvidiaSTTService(
         retry_backoff_s=retry_backoff_s,
         retry_window_s=retry_window_s,
@@ -59,8 +59,7 @@ def build_stt(
         model_function_map={"function_id": _NO_FUNCTION, "model_name": asr.model},
         stop_history=asr.stop_history_ms,
         settings=NamedModelNvidiaSTTService.Settings(language=asr.language),
-        # Our speech server finalizes within a few hundred ms of the end of speech.
-        ttfs_p99_latency=1.0,
+        ttfs_p99_latency=asr.final_within_s,
     )
 
 
