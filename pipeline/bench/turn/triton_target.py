@@ -5,11 +5,11 @@
 phase and stopped after it.
 `measured(phase, url, server)` runs one load phase and adds what Triton reports: the batch
 sizes its dynamic batcher formed (model executions by batch size, from Triton's statistics,
-the phase's warm-up round included), the mean batch, the mean time of a batch in each of
-Triton's stages (input, infer: our Python and the model, output) and of a request in its
-queue, and for a server we started, the memory of all its processes and the model's own time
-for a batch of the mean size in this process on the server's device (`model_us_per_batch`):
-the infer stage beyond it is what Triton's Python side adds per batch.
+read once they have settled, the phase's warm-up round included), the mean batch, the mean
+time of a batch in each of Triton's stages (input, infer: our Python and the model, output)
+and of a request in its queue, and for a server we started, the memory of all its processes
+and the model's own time for a batch of the mean size in this process on the server's device
+(`model_us_per_batch`): the infer stage beyond it is what Triton's Python side adds per batch.
 """
 
 import statistics
@@ -61,7 +61,7 @@ def measured(
 ) -> dict:
     before, stages_before = _batch_sizes(url), _stage_totals(url)
     result = phase()
-    after, stages_after = _batch_sizes(url), _stage_totals(url)
+    after, stages_after = _settled(lambda: (_batch_sizes(url), _stage_totals(url)))
     if stages_before is not None and stages_after is not None:
         result.update(_stage_means(stages_before, stages_after))
     if before is not None and after is not None:
@@ -105,6 +105,20 @@ def _stage_means(before: dict[str, int], after: dict[str, int]) -> dict:
     }
     queue = delta["queue"] / requests / 1000 if requests else None
     return {"server_us_per_batch": per_batch, "queue_us_per_request": queue}
+
+
+def _settled(read: Callable[[], tuple], every_s: float = 0.1, within_s: float = 2.0) -> tuple:
+    """`read()` once two reads `every_s` apart agree (at most `within_s`): Triton records a
+    batch's statistics just after it has answered, so a read right after the phase's last
+    answer can miss that batch."""
+    last, deadline = read(), time.monotonic() + within_s
+    while time.monotonic() < deadline:
+        time.sleep(every_s)
+        now = read()
+        if now == last:
+            return now
+        last = now
+    return last
 
 
 def _stage_totals(url: str) -> dict[str, int] | None:
