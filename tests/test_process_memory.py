@@ -55,7 +55,9 @@ def test_an_operators_own_threshold_wins(monkeypatch: pytest.MonkeyPatch) -> Non
 def test_freezing_moves_what_is_loaded_out_of_the_collectors_count() -> None:
     try:
         frozen = freeze_loaded_objects()
-        assert frozen == gc.get_freeze_count() > 1000  # pytest and its imports, at least
+        assert frozen > 1000  # pytest and its imports, at least
+        # A frozen object freed since (by a thread an earlier test left) leaves the count.
+        assert frozen * 0.99 < gc.get_freeze_count() <= frozen
         assert len(gc.get_objects()) < frozen
     finally:
         gc.unfreeze()
