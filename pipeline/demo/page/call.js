@@ -56,6 +56,11 @@ function rtviChannel(peer) {
     const ready = { version: "2.2.0", about: { library: "switchboard-console" } };
     channel.send(JSON.stringify({ label: "rtvi-ai", type: "client-ready", id: "1", data: ready }));
   };
+  // The agent ending the call closes its side of the connection, and this channel first:
+  // ICE would take seconds to call the connection "failed".
+  channel.onclose = () => {
+    if (pc) hangUp("the agent hung up");
+  };
   channel.onmessage = (event) => {
     if (typeof event.data !== "string" || event.data.startsWith("ping")) return;
     try {
