@@ -190,6 +190,11 @@ class AgentSettings(_Section):
     rtp_port_min: int = Field(10000, ge=1, le=65535)
     rtp_port_max: int = Field(10063, ge=1, le=65535)
     rtp_timeout_s: float = Field(60.0, ge=0)  # no RTP that long, not on hold: hang up; 0: never
+    # SIP/RTP and AudioSocket caller audio enters the pipeline in frames of this many ms
+    # (whole 20 ms packets). Pipecat's work per frame is the same whatever its length: 40
+    # costs the agent about 18 % less CPU per call than 20, 60 about a third less
+    # (docs/BENCHMARKS.md); each packet waits up to caller_frame_ms - 20 ms for its frame.
+    caller_frame_ms: int = Field(40, ge=20, le=100, multiple_of=20)
     audiosocket_port: int = Field(9092, ge=0, le=65535)  # Asterisk AudioSocket; 0: off
     advertise_address: str = ""
     # Every call port (SIP, AudioSocket, WebSocket, WebRTC): who may reach it, and how many

@@ -307,14 +307,17 @@ resample (pipeline/telephony/line_upsampler.py:43);convolve (numpy/core/numeric.
 {LOOP};_handle_vad (pipecat/audio/vad/vad_analyzer.py:10);\
 submit (concurrent/futures/thread.py:175) 20
 {LOOP};get (asyncio/queues.py:158) 50
-thread (2);_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:81) 100
+thread (2);_bootstrap (threading.py:1002);_worker (concurrent/futures/thread.py:81) 60
+thread (1);_run_once (asyncio/base_events.py:1898);EpollSelector.select (selectors.py:468) 30
+thread (3);consume_request_iterator (grpc/_channel.py:1);Condition.wait (threading.py:320) 10
 """
 
 
 def test_profile_samples_go_to_their_most_specific_stage() -> None:
     shares = stage_shares(PROFILE.splitlines())
     # numpy under the upsampler is resampling, a pool submit under the VAD is VAD, and a
-    # queue of the pipeline is a hop; a pool thread waiting for work is no work at all.
+    # queue of the pipeline is a hop; an idle loop, a pool thread waiting for work and a
+    # thread waiting on a condition are no work at all.
     assert shares == {"pipeline hops": 50.0, "resampling": 30.0, "VAD": 20.0, WAITING: 50.0}
 
 

@@ -9,6 +9,7 @@ import asyncio
 from collections.abc import Coroutine
 
 import numpy as np
+import pytest
 from pipecat.audio.dtmf.types import KeypadEntry
 from pipecat.frames.frames import (
     EndFrame,
@@ -46,12 +47,14 @@ def rms(pcm: bytes) -> float:
     return float(np.sqrt(np.mean(np.frombuffer(pcm, "<i2").astype(float) ** 2)))
 
 
-async def phone_call() -> tuple[RtpLeg, Phone, PhoneMediaTransport, Collector, PipelineWorker]:
+async def phone_call(
+    frame_ms: int = 20,
+) -> tuple[RtpLeg, Phone, PhoneMediaTransport, Collector, PipelineWorker]:
     """An RTP leg to a UDP phone, in a pipeline: transport in -> collector -> transport out."""
     leg = await RtpLeg.open("127.0.0.1", 33000, 33998)
     phone = Phone(leg)
     leg.start(phone.address, PCMU, DTMF_PT)
-    transport = PhoneMediaTransport(leg, name="test-call")
+    transport = PhoneMediaTransport(leg, name="test-call", frame_ms=frame_ms)
     collector = Collector()
     worker = PipelineWorker(
         Pipeline([transport.input(), collector, transport.output()]),
@@ -120,6 +123,36 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
     assert len(heard) and loud(result["before"])  # the long answer was playing...
     assert len(loud(result["after"])) == 0  # ...and the interruption silenced it
     assert len(result["after"]) >= 20  # the line itself goes on (silence)
+
+
+async def test_caller_audio_in_longer_frames_and_a_partial_one_after_a_gap() -> None:
+    leg, phone, transport, collector, worker = await phone_call(frame_ms=40)
+
+    def caller_audio() -> list[bytes]:
+        return [f.audio for f in collector.frames if isinstance(f, InputAudioRawFrame)]
+
+    async def call() -> dict:
+        await asyncio.wait_for(worker.started.wait(), 30)
+        for seq in range(1, 51):  # 1 s of caller audio
+            phone.send(seq, level(4000))
+        await asyncio.sleep(0.3)
+        whole = caller_audio()
+        phone.send(51, level(4000))  # one more packet, then nothing: a frame cut short
+        await asyncio.sleep(0.3)
+        await worker.cancel()
+        return {"whole": whole, "all": caller_audio()}
+
+    result = await run(worker, call())
+    await leg.close()
+    phone.sock.close()
+    frame_bytes = 2 * IN_RATE * 40 // 1000
+    assert [len(f) for f in result["whole"]] == [frame_bytes] * 25  # 50 packets, 2 a frame
+    assert [len(f) for f in result["all"][25:]] == [frame_bytes // 2]  # the last, alone
+
+
+def test_frames_are_whole_packets() -> None:
+    with pytest.raises(ValueError, match="multiple of 20 ms"):
+        PhoneMediaTransport(object(), name="x", frame_ms=30)
 
 
 async def test_each_utterance_plays_to_its_end_and_ending_the_call_closes_the_leg() -> None:

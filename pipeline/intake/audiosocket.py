@@ -72,7 +72,9 @@ class AudioSocketServer:
         leg = AudioSocketLeg(call_id, reader, writer)
         name = f"audiosocket-{call_id}"
         try:
-            await self.intake.run_agent_call(PhoneMediaTransport(leg, name=name), name)
+            frame_ms = self.intake.settings.agent.caller_frame_ms
+            transport = PhoneMediaTransport(leg, name=name, frame_ms=frame_ms)
+            await self.intake.run_agent_call(transport, name)
         finally:
             await leg.close()
 

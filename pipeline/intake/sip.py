@@ -32,7 +32,8 @@ class AgentCallHandler:
 
     async def __call__(self, media: CallMedia, call: CallInfo) -> CallEnd:
         name = f"sip-{call.call_id}"
-        transport = PhoneMediaTransport(media, name=name)
+        frame_ms = self.intake.settings.agent.caller_frame_ms
+        transport = PhoneMediaTransport(media, name=name, frame_ms=frame_ms)
         tools = await self.intake.run_agent_call(transport, name, can_transfer=True)
         if not tools.transferred:
             return "hangup"

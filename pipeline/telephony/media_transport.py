@@ -1,6 +1,7 @@
 """A Pipecat transport over one `CallMedia` leg (RTP or AudioSocket).
 
-In: the leg's caller audio (8 kHz PCM), upsampled packet by packet to the pipeline's input
+In: the leg's caller audio (8 kHz PCM), grouped into frames of whole packets
+(pipeline/telephony/packet_grouper.py), upsampled frame by frame to the pipeline's input
 rate (pipeline/telephony/line_upsampler.py) and pushed as InputAudioRawFrame; its key
 presses as InputDTMFFrame. Out: the agent's OutputAudioRawFrame, resampled to 8 kHz and
 written to the leg at the pace it plays (a short lead, so barge-in cuts little); an
@@ -33,20 +34,26 @@ from pipecat.transports.base_input import BaseInputTransport
 from pipecat.transports.base_output import BaseOutputTransport
 from pipecat.transports.base_transport import BaseTransport, TransportParams
 
-from pipeline.telephony.call_media import LINE_RATE, CallMedia, Dtmf
+from pipeline.telephony.call_media import LINE_RATE, PACKET_BYTES, CallMedia, Dtmf
 from pipeline.telephony.line_upsampler import LineUpsampler
+from pipeline.telephony.packet_grouper import PacketGrouper
 
 log = logging.getLogger(__name__)
 
 LEAD_S = 0.1  # how far ahead of the line the agent's audio may be written
 DRAIN_MARGIN_S = 0.06  # the leg's pacer may run a packet or two behind our clock
+PACKET_GAP_S = 0.03  # no packet this long (20 ms apart, plus jitter): send a partial frame
 
 
 class PhoneMediaInput(BaseInputTransport):
-    def __init__(self, transport: "PhoneMediaTransport", params: TransportParams, **kwargs):
+    def __init__(
+        self, transport: "PhoneMediaTransport", params: TransportParams, frame_ms: int, **kwargs
+    ):
         super().__init__(params, **kwargs)
         self._transport = transport
-        self._resampler = LineUpsampler()  # a packet in, a packet out: no 95 ms blocks
+        self._resampler = LineUpsampler()  # a frame in, a frame out: no 95 ms blocks
+        frame_bytes = PACKET_BYTES * frame_ms // 20
+        self._frames = PacketGrouper(frame_bytes, PACKET_GAP_S, self._push_line_audio)
         self._reader: asyncio.Task | None = None
 
     async def start(self, frame: StartFrame) -> None:
@@ -68,18 +75,24 @@ class PhoneMediaInput(BaseInputTransport):
         if self._reader is not None:
             await self.cancel_task(self._reader)
             self._reader = None
+        self._frames.drop()
 
     async def _read_leg(self) -> None:
         media = self._transport.media
         while (item := await media.read()) is not None:
             if isinstance(item, Dtmf):
+                await self._frames.flush()
                 await self._push_dtmf(item)
-                continue
-            audio = await self._resampler.resample(item, LINE_RATE, self.sample_rate)
-            if audio:
-                await self.push_audio_frame(InputAudioRawFrame(audio, self.sample_rate, 1))
+            else:
+                await self._frames.add(item)
+        await self._frames.flush()
         log.info("%s: the line hung up", self._transport.name)
         await self._transport.disconnected()
+
+    async def _push_line_audio(self, pcm: bytes) -> None:
+        audio = await self._resampler.resample(pcm, LINE_RATE, self.sample_rate)
+        if audio:
+            await self.push_audio_frame(InputAudioRawFrame(audio, self.sample_rate, 1))
 
     async def _push_dtmf(self, dtmf: Dtmf) -> None:
         try:
@@ -140,9 +153,12 @@ class PhoneMediaOutput(BaseOutputTransport):
 
 
 class PhoneMediaTransport(BaseTransport):
-    """One call's leg as a Pipecat transport; events: on_client_disconnected(transport, name)."""
+    """One call's leg as a Pipecat transport; events: on_client_disconnected(transport, name).
+    The caller's audio reaches the pipeline in frames of `frame_ms` (whole 20 ms packets)."""
 
-    def __init__(self, media: CallMedia, name: str) -> None:
+    def __init__(self, media: CallMedia, name: str, frame_ms: int = 20) -> None:
+        if frame_ms <= 0 or frame_ms % 20:
+            raise ValueError(f"frame_ms must be a positive multiple of 20 ms, not {frame_ms}")
         super().__init__(name=name, input_name=f"{name}-in", output_name=f"{name}-out")
         self.media = media
         params = TransportParams(
@@ -150,7 +166,7 @@ class PhoneMediaTransport(BaseTransport):
             audio_out_enabled=True,
             audio_out_end_silence_secs=0,  # hang up right after the last words, not 2 s later
         )
-        self._input = PhoneMediaInput(self, params, name=self._input_name)
+        self._input = PhoneMediaInput(self, params, frame_ms, name=self._input_name)
         self._output = PhoneMediaOutput(self, params, name=self._output_name)
         self._register_event_handler("on_client_disconnected")
 

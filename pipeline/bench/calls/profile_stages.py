@@ -7,17 +7,24 @@ stage, as a table: `python -m pipeline.bench.calls.profile_stages PROFILE.txt`.
 A sample belongs to the first stage in STAGES that a frame of its stack names, so the
 specific stages win over the generic ones at the end: numpy under the line upsampler is
 resampling, a thread-pool submit under the VAD is VAD, and only what names no stage is
-pipeline hops or the event loop. A sample whose innermost frame is a thread waiting in a
-thread pool's queue or in gRPC's channel spin (py-spy counts them, although they use no CPU)
-is `waiting`, apart from the rest.
+pipeline hops or the event loop. A sample whose innermost frame is a thread waiting (the
+event loop in its selector, a thread pool's worker for work, gRPC's channel spin, any
+thread on a condition: py-spy counts them, although they use no CPU) is `waiting`, apart
+from the rest. Recorded with `py-spy record --gil`, only the thread holding the GIL is
+sampled: in the agent that is nearly always the event loop, where most of its CPU goes.
 """
 
 import sys
 from collections import Counter
 from pathlib import Path
 
-WAITING = "waiting (thread pool, gRPC spin)"
-IDLE_LEAVES = ("_worker (concurrent/futures/thread.py", "channel_spin (grpc/")
+WAITING = "waiting (idle loop, thread pool, gRPC spin)"
+IDLE_LEAVES = (
+    "select (selectors.py",
+    "wait (threading.py",
+    "_worker (concurrent/futures/thread.py",
+    "channel_spin (grpc/",
+)
 # (stage, substrings of a frame "function (file:line)"), in order of precedence
 STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("resampling", ("line_upsampler.py", "soxr", "resampl")),
