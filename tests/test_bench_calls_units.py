@@ -136,6 +136,7 @@ def test_summary_counts_calls_turns_and_memory_growth() -> None:
     assert (summary["calls"], summary["completed"], summary["failed"]) == (3, 2, 1)
     assert (summary["turns"], summary["missed_turns"], summary["false_interruptions"]) == (3, 1, 1)
     assert summary["response_latency_ms"] == {"p50": 2000.0, "p99": 2980.0}
+    assert summary["response_latency_uncut_ms"] == {"p50": 1000.0, "p99": 1000.0}
     assert summary["frame_lag_ms"]["p50"] == pytest.approx(10.0)
     assert summary["rss_mb"] == 450.0 and summary["rss_growth_pct"] == 2.5
     assert summary["processes"]["llm-server"]["growth_pct"] == 10.0
@@ -147,6 +148,7 @@ def test_summary_counts_calls_turns_and_memory_growth() -> None:
 def test_summary_without_metrics_or_answers_says_none() -> None:
     summary = summarize(1, [_record(0, [_turn(None)])], None, None, [], duration_s=1.0)
     assert summary["response_latency_ms"] == {"p50": None, "p99": None}
+    assert summary["response_latency_uncut_ms"] == {"p50": None, "p99": None}
     assert summary["frame_lag_ms"] == {"p50": None, "p99": None}
     assert summary["rss_mb"] is None
     not_soak = summarize(1, [], None, None, [{"agent": 400.0}, {"agent": 500.0}], duration_s=1.0)

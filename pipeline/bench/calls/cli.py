@@ -19,7 +19,8 @@ fragments, the LLM with a canned text), which cost next to nothing: the load the
 the agent process alone.
 Prints a table and writes JSON (--json): at the top level the transport and the figures of
 the largest level (calls, completed, failed, false_interruptions, missed_turns,
-response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the agent's process tree,
+response_latency_ms {p50, p99}, the same over the turns not cut in on
+(response_latency_uncut_ms), frame_lag_ms {p50, p99}, rss_mb of the agent's process tree,
 agent_cpu_pct_per_call and calls_per_core (the agent process's own CPU seconds over the
 steady part of the level, startup and warm-up left out, per call-second in progress, in %
 of one core), lost_transcripts, agent_stages (each latency stage's median over the agent's

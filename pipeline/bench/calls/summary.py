@@ -3,7 +3,9 @@
 In: the CallRecords of the calls placed (scripted_call.py), the frame-lag
 buckets read before and after, the agent's memory samples and, when known, its transcripts.
 Out: the JSON fields of one level: calls, completed, failed, false_interruptions,
-missed_turns, response_latency_ms {p50, p99}, frame_lag_ms {p50, p99}, rss_mb of the tree,
+missed_turns, response_latency_ms {p50, p99} and the same over the turns the agent did not
+cut in on (response_latency_uncut_ms: a policy that cuts callers off must not look
+faster), frame_lag_ms {p50, p99}, rss_mb of the tree,
 a soak's memory growth, the same per process (`processes`: agent, speech-server, ...),
 the agent process's own CPU per call in progress (agent_cpu_pct_per_call, calls_per_core:
 agent_cpu.py), lost_transcripts, premature_turn_ends, agent_stages (the median of each
@@ -64,6 +66,11 @@ def summarize(
 ) -> dict:
     turns = [t for r in records if not r.failed for t in r.turns]
     latencies = [t["latency_ms"] / 1000 for t in turns if t["latency_ms"] is not None]
+    uncut = [
+        t["latency_ms"] / 1000
+        for t in turns
+        if t["latency_ms"] is not None and not t["false_interruption"]
+    ]
     lag = lag_before is not None and lag_after is not None
     sent_late = [s for r in records for s in r.send_lag_s]
     return {
@@ -77,6 +84,10 @@ def summarize(
         "response_latency_ms": {
             "p50": _rounded(percentile_ms(latencies, 50)),
             "p99": _rounded(percentile_ms(latencies, 99)),
+        },
+        "response_latency_uncut_ms": {
+            "p50": _rounded(percentile_ms(uncut, 50)),
+            "p99": _rounded(percentile_ms(uncut, 99)),
         },
         "frame_lag_ms": {
             "p50": _rounded(quantile_ms(lag_before, lag_after, 0.50)) if lag else None,

@@ -20,6 +20,7 @@ FIGURES = (
     ("premature turn ends", lambda r: r["premature_turn_ends"]),
     ("response p50 (ms)", lambda r: r["response_latency_ms"]["p50"]),
     ("response p99 (ms)", lambda r: r["response_latency_ms"]["p99"]),
+    ("response p50, turns not cut in on (ms)", lambda r: r["response_latency_uncut_ms"]["p50"]),
     ("agent: to first audio p50 (ms)", lambda r: _stage(r, "total")),
     ("agent: own share p50 (ms)", lambda r: _stage(r, "agent_share")),
     ("frame lag p99 (ms)", lambda r: r["frame_lag_ms"]["p99"]),
