@@ -95,6 +95,27 @@ async def test_lost_packet_becomes_silence(leg: RtpLeg, phone: Phone) -> None:
     assert leg._jitter.lost == 2
 
 
+async def test_a_caller_who_stops_sending_is_heard_as_silence(leg: RtpLeg, phone: Phone) -> None:
+    # Silence suppression: the phone sends nothing while its caller is quiet, then goes on
+    # with the next sequence number.
+    for seq in range(1, 6):
+        phone.send(seq, level(3000))
+    assert await read_levels(leg, 5) == [heard(3000)] * 5
+    await asyncio.sleep(0.5)
+    phone.send(6, level(6000))
+    levels = await read_levels(leg, 30)
+    filled = levels.index(heard(6000))
+    assert 17 <= filled <= 26, levels  # 0.5 s of silence: 25 packets, give or take the ticks
+    assert set(levels[:filled]) == {0}
+    assert leg._jitter.lost == 0  # no packet was missing: nothing concealed twice
+
+
+async def test_no_silence_before_the_callers_first_audio(leg: RtpLeg, phone: Phone) -> None:
+    await asyncio.sleep(0.3)
+    phone.send(1, level(3000))
+    assert await read_levels(leg, 1) == [heard(3000)]
+
+
 async def test_dtmf_one_digit_per_event(leg: RtpLeg, phone: Phone) -> None:
     seq = 100
     for ts, event in ((8000, 5), (16000, 11), (24000, 5), (32000, 16)):  # 5, #, 5, flash
@@ -189,7 +210,9 @@ async def test_pcma_leg_decodes_and_encodes_a_law() -> None:
     assert sent and sent[0].payload == level(-4000, PCMA) and sent[0].payload_type == 8
     await leg.close()
     await leg.close()  # idempotent
-    assert await leg.read() is None and await leg.read() is None
+    while (item := await leg.read()) is not None:
+        assert item == bytes(320)  # the quiet line, filled with silence, before the end
+    assert await leg.read() is None
     far.sock.close()
 
 

@@ -3,7 +3,10 @@
 In: RTP datagrams from the negotiated remote address (all others are dropped and counted),
 and the agent's 8 kHz PCM via `write`. Out: `read()` gives the caller's audio in sequence
 order (a small jitter buffer that follows a new SSRC, a stream gone backwards and a move to a
-new address; a lost packet becomes silence), one `Dtmf` per key press, and None once closed;
+new address; a lost packet becomes silence; a caller's phone that stops sending audio while
+the caller is quiet, as silence suppression and comfort noise do, is heard as silence from
+`QUIET_FILL_AFTER_S` after its last packet, a packet each 20 ms, the missed ones first),
+one `Dtmf` per key press, and None once closed;
 at most `INBOX_MAX` items wait for a reader that falls behind (more are dropped and counted).
 A 20 ms pacer sends the agent's audio, or silence when it has none, with sequence numbers and
 timestamps running on across silence and hold. With a silence timeout, a caller who sends
@@ -21,7 +24,7 @@ from pipeline.telephony.call_media import PACKET_BYTES, Dtmf
 from pipeline.telephony.dtmf_events import DtmfEvents
 from pipeline.telephony.jitter_buffer import JitterBuffer
 from pipeline.telephony.paced_leg import PacedLeg
-from pipeline.telephony.pacer import Pacer
+from pipeline.telephony.pacer import PACKET_S, Pacer
 from pipeline.telephony.rtp_packet import G711, RtpPacket, build, decode_payload, parse
 from pipeline.telephony.rtp_packet import encode_payload as encode
 from pipeline.telephony.sdp import DIRECTIONS, Codec
@@ -31,6 +34,8 @@ log = logging.getLogger(__name__)
 SAMPLES = PACKET_BYTES // 2  # per 20 ms packet at 8 kHz
 DRAIN_AFTER_S = 0.1  # a gap still open this long after the last packet is a loss
 INBOX_MAX = 500  # items (10 s of audio) waiting for a reader that does not keep up
+RECEIVING = ("sendrecv", "recvonly")  # our directions in which the caller's audio is played
+QUIET_FILL_AFTER_S = 0.1  # no caller audio this long: the line plays silence until it resumes
 
 
 class NoRtpPort(RuntimeError):
@@ -76,6 +81,7 @@ class RtpLeg(PacedLeg):
         self._timeout_s = silence_timeout_s
         self._watchdog: asyncio.TimerHandle | None = None
         self._last_heard = 0.0
+        self._audio_until = 0.0  # loop time the caller's audio (real or filled) reaches
         self._pacer = Pacer(self._send_packet)
         self._sequence = random.getrandbits(16)
         self._timestamp = random.getrandbits(32)
@@ -162,7 +168,7 @@ class RtpLeg(PacedLeg):
                 self._enqueue(digit)
         elif packet.payload_type != self._codec.payload_type:
             self.dropped["payload type"] += 1
-        elif self._direction in ("sendrecv", "recvonly"):
+        elif self._direction in RECEIVING:
             self._play(self._jitter.push(packet.ssrc, packet.sequence, packet.payload))
             if self._drain_timer is not None:
                 self._drain_timer.cancel()
@@ -200,6 +206,20 @@ class RtpLeg(PacedLeg):
                 self._enqueue(bytes(PACKET_BYTES))  # a lost packet: 20 ms of silence
             elif payload:
                 self._enqueue(decode_payload(self._codec.name, payload))
+        if payloads:
+            self._audio_until = asyncio.get_running_loop().time()
+
+    def _fill_quiet_line(self) -> None:
+        """On each 20 ms tick: once the caller has sent no audio for QUIET_FILL_AFTER_S (and
+        none is held for reordering), silence up to now, so the pipeline hears a pause end."""
+        if not self._audio_until or self._jitter.held or self._direction not in RECEIVING:
+            return
+        now = asyncio.get_running_loop().time()
+        if now - self._audio_until < QUIET_FILL_AFTER_S:
+            return
+        while self._audio_until + PACKET_S <= now:
+            self._enqueue(bytes(PACKET_BYTES))
+            self._audio_until += PACKET_S
 
     def _enqueue(self, item: bytes | Dtmf) -> None:
         if self._inbox.qsize() >= INBOX_MAX:
@@ -208,6 +228,8 @@ class RtpLeg(PacedLeg):
             self._inbox.put_nowait(item)
 
     def _send_packet(self, chunk: bytes) -> None:
+        """The pacer's 20 ms tick: send the agent's next packet; fill a quiet caller's line."""
+        self._fill_quiet_line()
         starts_talkspurt = bool(chunk) and not self._talking
         self._talking = bool(chunk)
         sending = self._direction in ("sendrecv", "sendonly") and self._remote_ip is not None
