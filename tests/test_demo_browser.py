@@ -22,6 +22,7 @@ import sys
 import time
 import urllib.request
 import wave
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -81,6 +82,28 @@ def _stop(demo: subprocess.Popen) -> float:
     demo.terminate()
     demo.wait(timeout=30)
     return time.monotonic() - started
+
+
+@contextlib.contextmanager
+def interactive_demo(tmp: Path, env: dict[str, str]) -> Iterator[tuple[subprocess.Popen, str]]:
+    """`switchboard demo --interactive` logging to tmp/demo.log, once its page answers: the
+    process and the page's URL. On exit, whatever of it is left (after SIGTERM, or after a
+    failure) is killed, its children too."""
+    page_port = free_port()
+    command = [sys.executable, "-m", "pipeline.cli", "demo", "--interactive"]
+    command += ["--port", str(page_port), "--log-dir", str(tmp)]
+    with (tmp / "demo.log").open("wb") as out:
+        demo = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
+    family = [psutil.Process(demo.pid)]
+    try:
+        url = f"http://127.0.0.1:{page_port}/"
+        _wait_http(url, demo, timeout_s=300)
+        family += family[0].children(recursive=True)
+        yield demo, url
+    finally:
+        for process in family:
+            with contextlib.suppress(psutil.NoSuchProcess):
+                process.kill()
 
 
 def _turns(log: str) -> list[tuple[str, str]]:
@@ -172,23 +195,11 @@ def _voiced_s(pcm: np.ndarray, frame_s: float = 0.02) -> float:
 def test_browser_caller_hears_the_agent_answer(tmp_path: Path) -> None:
     # aiortc's ICE offers no loopback candidates: the call needs another network address.
     assert get_host_addresses(use_ipv4=True, use_ipv6=True), "only loopback: ICE cannot connect"
-    wav, page_port, env = tmp_path / "caller.wav", free_port(), agent_env()
+    wav, env = tmp_path / "caller.wav", agent_env()
     _write_caller_wav(wav)
-    command = [sys.executable, "-m", "pipeline.cli", "demo", "--interactive"]
-    command += ["--port", str(page_port), "--log-dir", str(tmp_path)]
-    with (tmp_path / "demo.log").open("wb") as out:
-        demo = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-    family = [psutil.Process(demo.pid)]
-    try:
-        url = f"http://127.0.0.1:{page_port}/"
-        _wait_http(url, demo, timeout_s=300)
-        family += family[0].children(recursive=True)
-        speech_server = f"127.0.0.1:{env['SWITCHBOARD_SPEECH_SERVER__PORT']}"
+    speech_server = f"127.0.0.1:{env['SWITCHBOARD_SPEECH_SERVER__PORT']}"
+    with interactive_demo(tmp_path, env) as (demo, url):
         call = asyncio.run(_call_from_browser(url, wav, tmp_path, demo, speech_server))
-    finally:
-        for process in family:  # whatever outlived SIGTERM (or a failure) dies here
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
     turns = _turns((tmp_path / "demo.log").read_text(errors="replace"))
     answer, heard_text = _answer(turns), call["heard_text"]
     report = (

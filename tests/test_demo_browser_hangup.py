@@ -5,21 +5,17 @@ WebRTC connection closes and the page shows that the agent hung up, while the de
 serving (the page can call again)."""
 
 import asyncio
-import contextlib
-import subprocess
-import sys
 import time
 import wave
 from pathlib import Path
 
 import numpy as np
-import psutil
 import pytest
-from agent_fixture import REPO, agent_env
+from agent_fixture import agent_env
 from aioice.ice import get_host_addresses
 from browser_cdp import open_page
 from speech_server_fixture import free_port
-from test_demo_browser import STATE, _wait_for, _wait_http
+from test_demo_browser import STATE, _wait_for, _wait_http, interactive_demo
 
 pytestmark = pytest.mark.slow
 
@@ -55,28 +51,14 @@ async def _silent_call(url: str, wav: Path, tmp: Path, log: Path) -> dict:
 
 def test_the_agent_hangs_up_a_silent_browser_caller(tmp_path: Path) -> None:
     assert get_host_addresses(use_ipv4=True, use_ipv6=True), "only loopback: ICE cannot connect"
-    wav, page_port, log = tmp_path / "silence.wav", free_port(), tmp_path / "demo.log"
+    wav, log = tmp_path / "silence.wav", tmp_path / "demo.log"
     _write_silence(wav)
     env = agent_env()
     env["SWITCHBOARD_AGENT__IDLE_PROMPT_S"] = "2"
     env["SWITCHBOARD_AGENT__IDLE_HANGUP_S"] = "5"
-    command = [sys.executable, "-m", "pipeline.cli", "demo", "--interactive"]
-    command += ["--port", str(page_port), "--log-dir", str(tmp_path)]
-    with log.open("wb") as out:
-        demo = subprocess.Popen(command, cwd=REPO, env=env, stdout=out, stderr=out)
-    family = [psutil.Process(demo.pid)]
-    try:
-        url = f"http://127.0.0.1:{page_port}/"
-        _wait_http(url, demo, timeout_s=300)
-        family += family[0].children(recursive=True)
+    with interactive_demo(tmp_path, env) as (demo, url):
         call = asyncio.run(_silent_call(url, wav, tmp_path, log))
-        still_serving = demo.poll() is None
-        _wait_http(url, demo, timeout_s=10)  # the page can be loaded again for the next call
-    finally:
-        for process in family:
-            with contextlib.suppress(psutil.NoSuchProcess):
-                process.kill()
+        _wait_http(url, demo, timeout_s=10)  # still serving: the page loads for the next call
     report = f"{call}\n{log.read_text(errors='replace')[-3000:]}"
     assert call["state"] == "the agent hung up", report
     assert call["noticed_s"] < PAGE_NOTICES_S, report
-    assert still_serving, report

@@ -32,7 +32,8 @@ class PacketGrouper:
 
     async def add(self, pcm: bytes) -> None:
         """Take `pcm`; emit each whole frame it completes."""
-        await self._after_late()
+        if self._timer is not None or self._late is not None:
+            await self._after_late()
         self._pending += pcm
         while len(self._pending) >= self._frame_bytes:
             frame = bytes(self._pending[: self._frame_bytes])
