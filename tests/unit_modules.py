@@ -11,6 +11,7 @@ together; they run in `make test`, or by name after a change to models/ or kerne
 
 UNIT_MODULES = frozenset(
     {
+        "test_agent_audio_end",
         "test_agent_call_end_units",
         "test_agent_call_observers",
         "test_agent_first_clause",
@@ -18,6 +19,7 @@ UNIT_MODULES = frozenset(
         "test_agent_turn_mode",
         "test_agent_units",
         "test_agent_vad",
+        "test_agent_worker_observer",
         "test_bench_calls_units",
         "test_bench_scenario",
         "test_bench_turn_failures",
@@ -37,6 +39,7 @@ UNIT_MODULES = frozenset(
         "test_speech_units",
         "test_supervisor",
         "test_telephony_media_transport",
+        "test_telephony_pacer",
         "test_telephony_rtp",
         "test_telephony_rtp_timeout",
         "test_triton_command",

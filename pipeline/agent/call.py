@@ -47,6 +47,7 @@ from pipecat.turns.user_stop import (
 from pipecat.turns.user_turn_strategies import UserTurnStrategies
 from pipecat.workers.runner import WorkerRunner
 
+from pipeline.agent.audio_end import AgentAudioEnd
 from pipeline.agent.call_metrics import measure_call
 from pipeline.agent.frame_lag import FrameLagMeter
 from pipeline.agent.handoff import PersonRequests, hand_off_when_transferred
@@ -62,6 +63,7 @@ from pipeline.agent.tools import GREETING, SYSTEM_PROMPT, TOOLS, CallCenterTools
 from pipeline.agent.transcripts import TranscriptWriter
 from pipeline.agent.turn_events import TurnEvents, file_sink, rtvi_sink, stage_metrics
 from pipeline.agent.vad import agent_vad
+from pipeline.agent.worker_observer import observe_selectively
 from pipeline.process_memory import collect_finished_calls
 from pipeline.settings import Settings
 from pipeline.turn.analyzer import SharedSmartTurnAnalyzer
@@ -130,7 +132,8 @@ def build_call(
     hints = [ToolHints()] if settings.llm.tool_hints else []
     lag = FrameLagMeter(ends_audio=True)  # the caller's audio goes no further
     heard = [transport.input(), stt, user, lag, PersonRequests(tools, call_id)]
-    processors = [*heard, *hints, llm, tts, transport.output(), assistant]
+    said = [transport.output(), AgentAudioEnd()]  # the agent's audio goes no further
+    processors = [*heard, *hints, llm, tts, *said, assistant]
     pipeline = Pipeline(processors)
     transcript = TranscriptWriter(agent.transcripts_file, call_id)
     _log_conversation(user, assistant, transcript, agent.redaction, agent.transcripts_raw)
@@ -145,6 +148,7 @@ def build_call(
         enable_rtvi=console,  # a phone line carries no RTVI messages: no RTVI hop, no observer
         enable_turn_tracking=False,  # only Pipecat's tracing reads it (turn_events.py tracks turns)
     )
+    observe_selectively(worker)  # no observer event per caller audio frame
     sinks = [file_sink(transcript), stage_metrics] + ([rtvi_sink(worker)] if console else [])
     TurnEvents(sinks).attach(worker, user, stop)
     hand_off_when_transferred(worker, context, tools, agent, call_id)

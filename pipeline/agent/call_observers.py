@@ -4,7 +4,9 @@ In: a call's PipelineWorker, and the observers the agent attaches to it (metrics
 events). Out: `call_observers(worker)`, the worker's one CallObservers: each observer added
 to it sees what it would see added to the worker itself (every first push, or every push
 when it asks for them; processed frames, processor setups, the pipeline's start), in the
-order the worker reports them; and its `latency`, the call's one UserBotLatencyObserver, whose
+order the worker reports them, but for the caller's audio frames (InputAudioRawFrame), which
+no member reads and the worker does not queue for the group (pipeline/agent/worker_observer.py);
+and its `latency`, the call's one UserBotLatencyObserver, whose
 events (on_latency_measured, on_latency_breakdown) every user of the call's latency shares.
 
 Why: Pipecat's worker gives every observer a queue and a task of its own and puts each
@@ -16,6 +18,7 @@ import logging
 import weakref
 from collections.abc import Awaitable
 
+from pipecat.frames.frames import InputAudioRawFrame
 from pipecat.observers.base_observer import (
     BaseObserver,
     FrameProcessed,
@@ -32,6 +35,8 @@ log = logging.getLogger(__name__)
 class CallObservers(BaseObserver):
     """Observers run one after the other, for each event, in one Pipecat observer proxy."""
 
+    reads_caller_audio = False  # no member is shown the caller's audio frames
+
     def __init__(self) -> None:
         super().__init__(observe_every_push=False)
         self._members: list[BaseObserver] = []
@@ -45,6 +50,11 @@ class CallObservers(BaseObserver):
             self._latency = UserBotLatencyObserver()
             self.add(self._latency)
         return self._latency
+
+    @property
+    def reads_processed_frames(self) -> bool:
+        """Whether a member handles processed-frame events."""
+        return bool(self._processing)
 
     def add(self, observer: BaseObserver) -> None:
         """Add a member; before the call runs (members are set up with the worker)."""
@@ -68,6 +78,8 @@ class CallObservers(BaseObserver):
             await _guarded(member, member.on_pipeline_started())
 
     async def on_push_frame(self, data: FramePushed) -> None:
+        if isinstance(data.frame, InputAudioRawFrame):
+            return
         for member in self._members:
             if data.first_push or member.observe_every_push:
                 try:

@@ -19,7 +19,9 @@ are not measured.
 With `ends_audio`, the caller's audio goes no further: in the agent's pipeline nothing after
 the user aggregator reads it (person requests, tool hints, the LLM, TTS, the output transport
 and the assistant aggregator handle text, DTMF and the agent's own audio), and each further
-processor would cost a queue hop and an observer event per 20 ms frame.
+processor would cost a queue hop and an observer event per 20 ms frame. The meter runs in
+Pipecat's direct mode (each frame handled in the pusher's task, no queue and task of its own):
+it only reads a clock and passes frames on.
 """
 
 import time
@@ -38,7 +40,7 @@ class FrameLagMeter(FrameProcessor):
     def __init__(
         self, histogram: Histogram = FRAME_LAG, *, ends_audio: bool = False, **kwargs: object
     ) -> None:
-        super().__init__(**kwargs)
+        super().__init__(enable_direct_mode=True, **kwargs)
         self._histogram = histogram
         self._ends_audio = ends_audio
         self._audio_s = 0.0  # caller audio seen before the current frame
