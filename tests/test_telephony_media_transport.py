@@ -116,6 +116,9 @@ async def test_audio_dtmf_pacing_interruption_and_hang_up() -> None:
     assert abs(np.median(voiced) - 4000) < 150
     keys = [f.button for f in collector.frames if isinstance(f, InputDTMFFrame)]
     assert keys == [KeypadEntry.POUND]
+    key_at = next(i for i, f in enumerate(collector.frames) if isinstance(f, InputDTMFFrame))
+    voiced_at = [i for i, f in enumerate(collector.frames) if f in audio and rms(f.audio) > 2000]
+    assert max(voiced_at) < key_at  # the key comes after the audio sent before it
 
     played = loud(result["played"])
     assert 48 <= len(played) <= 52, len(played)  # 1 s of agent audio = 50 packets of 20 ms

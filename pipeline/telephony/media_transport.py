@@ -94,6 +94,14 @@ class PhoneMediaInput(BaseInputTransport):
         if audio:
             await self.push_audio_frame(InputAudioRawFrame(audio, self.sample_rate, 1))
 
+    async def push_audio_frame(self, frame: InputAudioRawFrame) -> None:
+        """Push the caller's audio on from the leg's reader task. Pipecat's input transport
+        queues it for a task of its own, which applies the audio filter (none here) and pushes
+        it on: the same frames in the same order, without a queue hop and a timed wait per
+        frame (and in order with the key presses, which the reader pushes itself)."""
+        if self._params.audio_in_enabled and not self._paused:
+            await self.push_frame(frame)
+
     async def _push_dtmf(self, dtmf: Dtmf) -> None:
         try:
             button = KeypadEntry(dtmf.digit)
@@ -165,7 +173,7 @@ class PhoneMediaTransport(BaseTransport):
             audio_in_enabled=True,
             audio_out_enabled=True,
             audio_out_end_silence_secs=0,  # hang up right after the last words, not 2 s later
-        )
+        )  # no audio_in_filter: PhoneMediaInput pushes the caller's audio on itself
         self._input = PhoneMediaInput(self, params, frame_ms, name=self._input_name)
         self._output = PhoneMediaOutput(self, params, name=self._output_name)
         self._register_event_handler("on_client_disconnected")

@@ -73,6 +73,7 @@ class RtpLeg(PacedLeg):
         self._remote_ip: ipaddress.IPv4Address | ipaddress.IPv6Address | None = None
         self._direction = "sendrecv"
         self._codec: Codec | None = None
+        self._silence = b""  # one packet of silence in the codec
         self._dtmf_payload_type: int | None = None
         self._inbox: asyncio.Queue[bytes | Dtmf | None] = asyncio.Queue()
         self._jitter = JitterBuffer()
@@ -113,6 +114,7 @@ class RtpLeg(PacedLeg):
         if codec.name.upper() not in G711 or codec.clock_rate != 8000:
             raise ValueError(f"RTP leg speaks PCMU/PCMA at 8000 Hz, not {codec}")
         self._codec = Codec(codec.payload_type, codec.name.upper(), 8000)
+        self._silence = encode(self._codec.name, bytes(PACKET_BYTES))  # sent while idle
         self._dtmf_payload_type = dtmf_payload_type
         self.set_remote(remote, self._direction)
         if not self._closed:
@@ -234,7 +236,7 @@ class RtpLeg(PacedLeg):
         self._talking = bool(chunk)
         sending = self._direction in ("sendrecv", "sendonly") and self._remote_ip is not None
         if sending and not self._remote_ip.is_unspecified:
-            payload = encode(self._codec.name, chunk or bytes(PACKET_BYTES))
+            payload = encode(self._codec.name, chunk) if chunk else self._silence
             packet = RtpPacket(
                 self._codec.payload_type,
                 self._sequence,
